@@ -1,0 +1,52 @@
+"""The `shoebox` command: `serve`, `doctor` and `import`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shoebox", description="Shoebox photo server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--data-dir", help="folder for the database, originals and thumbnails")
+    serve.add_argument("--host", help="address to listen on (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 2283)")
+    serve.add_argument("--config", help="a TOML settings file")
+    serve.add_argument("--mdns", dest="mdns", action="store_true", default=None, help="advertise on the LAN")
+    serve.add_argument("--no-mdns", dest="mdns", action="store_false", help="do not advertise on the LAN")
+    serve.add_argument("--log-level", help="debug, info, warning or error")
+
+    doctor = sub.add_parser("doctor", help="print what hardware was detected")
+    doctor.add_argument("--sysroot", default="/", help="read /proc, /sys and /dev below this folder")
+    doctor.add_argument("--json", action="store_true", help="print JSON")
+    doctor.add_argument("--profiles-dir", help="where the board profiles are (default: bundled)")
+
+    imp = sub.add_parser("import", help="import photos from a folder or mounted drive")
+    imp.add_argument("path", help="folder to import")
+    imp.add_argument("--data-dir", help="the server's data folder")
+    imp.add_argument("--config", help="a TOML settings file")
+    imp.add_argument("--user", help="email of the user who gets the photos (default: the admin)")
+    imp.add_argument("--album", help="album name (default: from the folder name and date; '' for none)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from appliance.runtime import serve_from_args
+
+        return serve_from_args(args)
+    if args.command == "doctor":
+        from appliance.hardware.doctor import run_doctor
+
+        return run_doctor(args)
+    if args.command == "import":
+        from appliance.importer.command import run_import
+
+        return run_import(args)
+    print(f"unknown command {args.command}", file=sys.stderr)
+    return 2
