@@ -1,0 +1,43 @@
+"""The database opens, migrates once, and keeps writes atomic."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from appliance.storage.db import Database, migration_files
+
+
+async def test_open_applies_every_migration_once(tmp_path: Path) -> None:
+    db = Database(tmp_path / "shoebox.db")
+    await db.open()
+    await db.close()
+    await db.open()
+    names = [row[0] for row in await db.fetchall("SELECT name FROM schema_migrations ORDER BY name")]
+    assert names == [name for name, _ in migration_files()]
+    assert await db.fetchval("PRAGMA journal_mode") == "wal"
+    assert await db.integrity_check() == "ok"
+    await db.close()
+    await db.close()  # closing twice is harmless
+
+
+async def test_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
+    db = Database(tmp_path / "shoebox.db")
+    await db.open()
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO system_metadata(key, value) VALUES ('a', '1')")
+            await conn.execute("INSERT INTO system_metadata(key, value) VALUES ('a', '2')")
+    assert await db.fetchval("SELECT count(*) FROM system_metadata") == 0
+    await db.close()
+
+
+async def test_readers_cannot_write(tmp_path: Path) -> None:
+    db = Database(tmp_path / "shoebox.db")
+    await db.open()
+    with pytest.raises(sqlite3.OperationalError):
+        async with db.reader() as conn:
+            await conn.execute("INSERT INTO system_metadata(key, value) VALUES ('a', '1')")
+    await db.close()
