@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TEST_ASSETS = REPO_ROOT.parent / "shared" / "testdata" / "immich-test-assets"
+# Beside the repository; a git worktree under /work/wt/<name> finds it one level further up.
+TEST_ASSETS = next(
+    (
+        root / "shared" / "testdata" / "immich-test-assets"
+        for root in (REPO_ROOT.parent, REPO_ROOT.parent.parent)
+        if (root / "shared" / "testdata" / "immich-test-assets").is_dir()
+    ),
+    REPO_ROOT.parent / "shared" / "testdata" / "immich-test-assets",
+)
 
 
 @pytest.fixture(scope="session")

@@ -1,1 +1,1 @@
-"""jobs layer."""
+"""The persistent job queue, its runner and the media job handlers."""

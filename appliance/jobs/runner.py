@@ -1,0 +1,193 @@
+"""The job runner: claims jobs from the SQLite queue lane by lane and runs their handlers.
+
+- Each queue is a lane with its own concurrency (from the injected provider, re-read on every dispatch, so the
+  hardware layer's governor can throttle a hot board).
+- Claiming is one UPDATE ... RETURNING in a write transaction: lowest priority number first, then oldest.
+- At start, jobs left `active` by a crash or power cut go back to `waiting` (handlers are idempotent).
+- A failure is retried with exponential backoff up to `max_attempts`, except media errors that no retry can
+  fix (corrupt, unsupported, too large), which fail at once with their reason recorded.
+- Paused queues (persisted in `job_queues`) are not claimed from; running jobs finish.
+- Finished jobs are pruned: completed after `keep_completed`, failed after `keep_failed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from appliance import clock as clocks
+from appliance.jobs.queues import ConcurrencyProvider, default_concurrency
+from appliance.media.errors import CorruptMedia, MediaTooLarge, UnsupportedMedia
+from appliance.storage import jobs as job_sql
+from appliance.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any], int], Awaitable[None]]
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (CorruptMedia, UnsupportedMedia, MediaTooLarge, LookupError)
+
+
+class JobRunner:
+    def __init__(
+        self,
+        db: Database,
+        handlers: dict[str, Handler],
+        *,
+        clock: clocks.Clock = clocks.utc_now,
+        concurrency: ConcurrencyProvider | None = None,
+        poll_interval: float = 2.0,
+        retry_base: float = 30.0,
+        keep_completed: timedelta = timedelta(hours=24),
+        keep_failed: timedelta = timedelta(days=7),
+    ) -> None:
+        self.db = db
+        self.handlers = handlers
+        self.clock = clock
+        self.concurrency = concurrency or default_concurrency()
+        self.poll_interval = poll_interval
+        self.retry_base = retry_base
+        self.keep_completed = keep_completed
+        self.keep_failed = keep_failed
+        self._running: dict[str, set[asyncio.Task[None]]] = {}
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._last_prune = 0.0
+
+    # --- life cycle -----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Idempotent. Returns crashed jobs to waiting, then dispatches in the background."""
+        if self._loop_task is not None:
+            return
+        self._stopping = False
+        async with self.db.transaction() as conn:
+            recovered = await job_sql.requeue_active(conn, now=self._now())
+        if recovered:
+            log.info("returned %d interrupted jobs to the queue", recovered)
+        self._loop_task = asyncio.create_task(self._loop(), name="job-runner")
+
+    async def stop(self, *, timeout: float = 10.0) -> None:
+        """Idempotent. Stops claiming, lets running jobs finish for `timeout`, then cancels them (they stay
+        `active` in the table and go back to waiting at the next start)."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        tasks = [task for lane in self._running.values() for task in lane]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self._running.clear()
+
+    def notify(self) -> None:
+        """Something was enqueued or resumed: dispatch now instead of at the next poll."""
+        self._wake.set()
+
+    def active_count(self, queue: str) -> int:
+        return len(self._running.get(queue, ()))
+
+    # --- dispatching ----------------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return clocks.iso(self.clock())
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self._dispatch()
+                await self._prune()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job dispatch failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    async def _dispatch(self) -> None:
+        now = self._now()
+        async with self.db.reader() as conn:
+            ready = await job_sql.waiting_queues(conn, now=now)
+            paused = await job_sql.paused_queues(conn)
+        for queue in sorted(ready - paused):
+            lane = self._running.setdefault(queue, set())
+            while len(lane) < max(0, self.concurrency(queue)) and not self._stopping:
+                async with self.db.transaction() as conn:
+                    job = await job_sql.claim_next(conn, queue=queue, now=self._now())
+                if job is None:
+                    break
+                task = asyncio.create_task(self._run(job), name=f"job-{job['id']}-{job['name']}")
+                lane.add(task)
+                task.add_done_callback(lambda t, lane=lane: (lane.discard(t), self._wake.set()))
+
+    async def _run(self, job: dict[str, Any]) -> None:
+        handler = self.handlers.get(job["name"])
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job {job['name']}")
+            await handler(job["payload"], job["priority"])
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            try:
+                await self._record_failure(job, err)
+            except Exception:
+                log.exception("could not record the failure of job %s", job["id"])
+        else:
+            async with self.db.transaction() as conn:
+                await job_sql.complete(conn, job["id"], now=self._now())
+
+    async def _record_failure(self, job: dict[str, Any], err: Exception) -> None:
+        reason = f"{type(err).__name__}: {err}"[:1000]
+        permanent = isinstance(err, PERMANENT_ERRORS)
+        retry_at = None
+        if not permanent and job["attempts"] < job["max_attempts"]:
+            delay = self.retry_base * 2 ** (job["attempts"] - 1)
+            retry_at = clocks.iso(self.clock() + timedelta(seconds=delay))
+        log.warning(
+            "job %s %s for %s failed (attempt %d): %s%s", job["id"], job["name"], job["payload"].get("id"),
+            job["attempts"], reason, "" if retry_at is None else f"; retry at {retry_at}",
+        )
+        async with self.db.transaction() as conn:
+            await job_sql.fail(conn, job["id"], error=reason, now=self._now(), retry_at=retry_at)
+
+    async def _prune(self) -> None:
+        loop_time = asyncio.get_running_loop().time()
+        if loop_time - self._last_prune < 600:
+            return
+        self._last_prune = loop_time
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            removed = await job_sql.prune_finished(
+                conn,
+                completed_before=clocks.iso(now - self.keep_completed),
+                failed_before=clocks.iso(now - self.keep_failed),
+            )
+        if removed:
+            log.info("pruned %d finished jobs", removed)
+
+    async def wait_idle(self, *, timeout: float = 60.0) -> None:
+        """For tests and shutdown scripts: until no job is waiting (and due) or running."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            async with self.db.reader() as conn:
+                ready = await job_sql.waiting_queues(conn, now=self._now())
+                paused = await job_sql.paused_queues(conn)
+            running = any(self._running.values())
+            if not (ready - paused) and not running:
+                return
+            if loop.time() > deadline:
+                raise TimeoutError("jobs still running")
+            self.notify()
+            await asyncio.sleep(0.05)

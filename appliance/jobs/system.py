@@ -1,0 +1,66 @@
+"""Everything the background media work needs, built and started in one place for the server runtime.
+
+    jobs = JobSystem(db, data_dir, clock=clock, concurrency=governor.concurrency_for)
+    await jobs.start()          # after db.open(); recovers interrupted jobs, starts exiftool lazily
+    jobs.service                # JobService for appliance/api/jobs.py
+    jobs.runner.notify()        # after an enqueue outside the runner, to skip the poll delay
+    await jobs.stop()           # before db.close(); idempotent
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from appliance import clock as clocks
+from appliance.jobs.handlers import ImageSettings, MediaHandlers
+from appliance.jobs.queues import ConcurrencyProvider, default_concurrency
+from appliance.jobs.runner import JobRunner
+from appliance.jobs.service import JobService
+from appliance.jobs.workers import PoolSettings, WorkerPool
+from appliance.media import video
+from appliance.media.metadata import ExifTool
+from appliance.storage.db import Database
+
+
+class JobSystem:
+    def __init__(
+        self,
+        db: Database,
+        data_dir: Path,
+        *,
+        clock: clocks.Clock = clocks.utc_now,
+        concurrency: ConcurrencyProvider | None = None,
+        pool: PoolSettings | None = None,
+        images: ImageSettings | None = None,
+        transcode: video.TranscodeConfig | None = None,
+        encoder: Callable[[], video.VideoEncoder] = lambda: video.SOFTWARE_H264,
+        poll_interval: float = 2.0,
+        retry_base: float = 30.0,
+    ) -> None:
+        cores = os.cpu_count() or 1
+        self.exiftool = ExifTool()
+        self.pool = WorkerPool(pool or PoolSettings(size=min(2, cores)))
+        self.handlers = MediaHandlers(
+            db, data_dir, clock=clock, exiftool=self.exiftool, pool=self.pool, images=images,
+            transcode=transcode, encoder=encoder,
+        )
+        self.runner = JobRunner(
+            db,
+            self.handlers.table(),
+            clock=clock,
+            concurrency=concurrency or default_concurrency(cores),
+            poll_interval=poll_interval,
+            retry_base=retry_base,
+        )
+        self.service = JobService(db, self.runner, clock=clock)
+
+    async def start(self) -> None:
+        await self.pool.start()
+        await self.runner.start()
+
+    async def stop(self) -> None:
+        await self.runner.stop()
+        await self.pool.close()
+        await self.exiftool.close()
