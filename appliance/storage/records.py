@@ -13,7 +13,7 @@ T = TypeVar("T")
 
 def from_row(cls: type[T], row: sqlite3.Row) -> T:
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    return cls(**{key: row[key] for key in row if key in names})
+    return cls(**{key: row[key] for key in row.keys() if key in names})  # noqa: SIM118 - sqlite3.Row iterates values
 
 
 @dataclass
