@@ -184,3 +184,36 @@ CREATE TABLE system_metadata (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+
+-- Deletes, kept for the mobile app's sync stream (pruned after 31 days).
+CREATE TABLE asset_audit (
+    id TEXT PRIMARY KEY,                     -- UUIDv7 of the delete
+    asset_id TEXT NOT NULL,
+    owner_id TEXT NOT NULL,
+    deleted_at TEXT NOT NULL
+);
+CREATE INDEX asset_audit_owner ON asset_audit(owner_id, id);
+
+CREATE TABLE album_audit (
+    id TEXT PRIMARY KEY,
+    album_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,                   -- one row per user who could see the album
+    deleted_at TEXT NOT NULL
+);
+CREATE INDEX album_audit_user ON album_audit(user_id, id);
+
+CREATE TABLE album_asset_audit (
+    id TEXT PRIMARY KEY,
+    album_id TEXT NOT NULL,
+    asset_id TEXT NOT NULL,
+    deleted_at TEXT NOT NULL
+);
+CREATE INDEX album_asset_audit_album ON album_asset_audit(album_id, id);
+
+CREATE TABLE album_user_audit (
+    id TEXT PRIMARY KEY,
+    album_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    deleted_at TEXT NOT NULL
+);
+CREATE INDEX album_user_audit_album ON album_user_audit(album_id, id);

@@ -1,0 +1,97 @@
+"""What every handler uses: the services, the caller, request parsing and JSON responses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import pydantic
+from aiohttp import web
+
+from appliance.errors import BadRequest
+from appliance.ids import is_uuid
+from appliance.library.auth import AuthContext
+from appliance.services import Services
+
+SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+AUTH: web.RequestKey[AuthContext] = web.RequestKey("auth", AuthContext)
+CORRELATION_ID: web.RequestKey[str] = web.RequestKey("correlation_id", str)
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+class Dto(pydantic.BaseModel):
+    """Base of request bodies: unknown fields are ignored, as Immich's validation strips them."""
+
+    model_config = pydantic.ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class RequestValidationError(BadRequest):
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("Validation failed")
+        self.messages = messages
+
+
+def services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+def auth(request: web.Request) -> AuthContext:
+    return request[AUTH]
+
+
+def _messages(err: pydantic.ValidationError) -> list[str]:
+    messages = []
+    for issue in err.errors():
+        where = ".".join(str(part) for part in issue["loc"]) or "body"
+        messages.append(f"{where}: {issue['msg']}")
+    return messages
+
+
+async def body(request: web.Request, model: type[M]) -> M:
+    raw = await request.read()
+    if len(raw) > services(request).settings.max_json_bytes:
+        raise BadRequest("Request body too large")
+    try:
+        data = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError) as err:
+        raise BadRequest("Invalid JSON body") from err
+    return validate(model, data)
+
+
+def validate(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as err:
+        raise RequestValidationError(_messages(err)) from err
+
+
+def query(request: web.Request, model: type[M]) -> M:
+    """Query parameters through a model; repeated keys become lists where the model wants a list."""
+    data: dict[str, Any] = {}
+    for key in request.query:
+        values = request.query.getall(key)
+        field = model.model_fields.get(key)
+        wants_list = field is not None and "list" in str(field.annotation)
+        data[key] = values if wants_list else values[-1]
+    return validate(model, data)
+
+
+def uuid_param(request: web.Request, name: str = "id") -> str:
+    value = request.match_info[name]
+    if not is_uuid(value):
+        raise RequestValidationError([f"{name} must be a UUID"])
+    return value.lower()
+
+
+def as_json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(),
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+    )
+
+
+def no_content() -> web.Response:
+    return web.Response(status=204)

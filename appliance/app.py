@@ -1,0 +1,63 @@
+"""The aiohttp application: Immich's API under /api, `/.well-known/immich`, and the lifecycle."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import ModuleType
+
+from aiohttp import web
+
+from appliance.api import albums, assets, auth, search, server, users
+from appliance.api.common import SERVICES, as_json
+from appliance.api.middleware import errors_middleware, guarded
+from appliance.api.routing import Router
+from appliance.services import Services
+
+log = logging.getLogger(__name__)
+
+API_MODULES: list[ModuleType] = [server, auth, users, assets, albums, search]
+
+# Parts that run beside the HTTP server (job runner, mDNS, notify...). Each gets the services on start.
+Startable = Callable[[Services], AsyncIterator[None]]
+
+
+async def well_known(request: web.Request) -> web.Response:
+    return as_json({"api": {"endpoint": "/api"}})
+
+
+def add_routes(app: web.Application, routers: list[Router], prefix: str = "/api") -> None:
+    for router in routers:
+        for spec in router.routes:
+            app.router.add_route(spec.method, prefix + spec.path, guarded(spec))
+
+
+def create_app(services: Services, *, components: list[Startable] | None = None,
+               extra_routers: list[Router] | None = None) -> web.Application:
+    app = web.Application(
+        middlewares=[errors_middleware],
+        client_max_size=services.settings.max_json_bytes,
+    )
+    app[SERVICES] = services
+    app.router.add_get("/.well-known/immich", well_known)
+    add_routes(app, [module.router for module in API_MODULES] + (extra_routers or []))
+    app.cleanup_ctx.append(_database_lifecycle)
+    for component in components or []:
+        app.cleanup_ctx.append(_component_context(component))
+    return app
+
+
+async def _database_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    await services.db.open()
+    await services.ingest.recover()
+    log.info("database ready at %s", services.db.path)
+    yield
+    await services.db.close()
+
+
+def _component_context(component: Startable) -> Callable[[web.Application], Awaitable[AsyncIterator[None]]]:
+    def context(app: web.Application) -> AsyncIterator[None]:
+        return component(app[SERVICES])
+
+    return context  # type: ignore[return-value]

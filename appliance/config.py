@@ -1,0 +1,87 @@
+"""Settings: the only reader of environment variables and the TOML file. Flags win over the
+environment, which wins over the file, which wins over the defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "SHOEBOX_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./data")
+    host: str = "0.0.0.0"
+    port: int = 2283
+    log_level: str = "info"
+    mdns: bool = True
+    mdns_interfaces: tuple[str, ...] = ()
+    box_name: str = "shoebox"
+    max_upload_bytes: int = 50 * 1024**3
+    max_json_bytes: int = 10 * 1024**2
+    min_free_bytes: int = 64 * 1024**2
+    trash_days: int = 30
+    sysroot: Path = Path("/")
+    jobs_enabled: bool = True
+    import_user_email: str = ""
+    import_album_template: str = "{label} {date}"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "shoebox.db"
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kinds = {f.name: f.type for f in fields(Settings)}
+    kind = str(kinds.get(name, "str"))
+    if kind == "Path":
+        return Path(value)
+    if kind == "int":
+        return int(value)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        return str(value).strip().lower() in {"1", "true", "yes", "on"}
+    if kind.startswith("tuple"):
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return tuple(value)
+    return value
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Merge defaults, the TOML file, `SHOEBOX_*` variables and explicit overrides (flags)."""
+    env = os.environ if env is None else env
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    known = {f.name for f in fields(Settings)} - {"extra"}
+
+    from_env = {name: env[ENV_PREFIX + name.upper()] for name in known if ENV_PREFIX + name.upper() in env}
+    path = config_file or (Path(p) if (p := overrides.get("config") or env.get(ENV_PREFIX + "CONFIG")) else None)
+    data_dir_hint = Path(overrides.get("data_dir") or from_env.get("data_dir") or Settings.data_dir)
+    if path is None and (data_dir_hint / "shoebox.toml").is_file():
+        path = data_dir_hint / "shoebox.toml"
+    from_file: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    if path is not None:
+        with open(path, "rb") as handle:
+            raw = tomllib.load(handle)
+        section = raw.get("shoebox", raw)
+        for key, value in section.items():
+            (from_file if key in known else extra)[key] = value
+
+    merged: dict[str, Any] = {}
+    for source in (from_file, from_env, overrides):
+        for key, value in source.items():
+            if key in known:
+                merged[key] = _coerce(key, value)
+    return Settings(**merged, extra=extra)

@@ -1,0 +1,26 @@
+"""Settings come from flags, then the environment, then a TOML file, then defaults."""
+
+from pathlib import Path
+
+from appliance.config import load_settings
+
+
+def test_defaults_listen_on_immichs_port() -> None:
+    settings = load_settings(env={})
+    assert settings.port == 2283 and settings.host == "0.0.0.0"
+
+
+def test_flags_win_over_environment_over_file(tmp_path: Path) -> None:
+    toml = tmp_path / "shoebox.toml"
+    toml.write_text('port = 3000\nhost = "10.0.0.1"\nbox_name = "attic"\nmdns = false\n')
+    env = {"SHOEBOX_PORT": "4000", "SHOEBOX_CONFIG": str(toml)}
+    settings = load_settings({"port": 5000, "data_dir": str(tmp_path)}, env=env)
+    assert settings.port == 5000
+    assert settings.host == "10.0.0.1"
+    assert settings.box_name == "attic" and settings.mdns is False
+    assert load_settings({"data_dir": str(tmp_path)}, env=env).port == 4000
+
+
+def test_data_dir_toml_is_found_without_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "shoebox.toml").write_text("[shoebox]\ntrash_days = 7\n")
+    assert load_settings({"data_dir": str(tmp_path)}, env={}).trash_days == 7
