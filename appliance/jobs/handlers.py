@@ -4,19 +4,21 @@ rows) and raise on failure; the runner records the reason."""
 
 from __future__ import annotations
 
-import asyncio
+import base64
+import json
 import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 from appliance import clock as clocks
-from appliance.ids import new_id
+from appliance.errors import ShoeboxError
 from appliance.jobs.queues import METADATA, THUMBNAILS, VIDEO
 from appliance.jobs.workers import WorkerPool
+from appliance.library.ingest import IngestRequest, IngestService
 from appliance.media import motion, video
 from appliance.media.errors import MediaError
 from appliance.media.images import ImageLimits
@@ -48,14 +50,6 @@ def encoded_video_path(data_dir: Path, owner_id: str, asset_id: str, suffix: str
     return data_dir / "encoded-video" / owner_id / asset_id[0:2] / asset_id[2:4] / f"{asset_id}{suffix}.mp4"
 
 
-def _fsync_dir_blocking(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class MediaHandlers:
     def __init__(
         self,
@@ -65,6 +59,7 @@ class MediaHandlers:
         clock: clocks.Clock = clocks.utc_now,
         exiftool: ExifTool,
         pool: WorkerPool,
+        ingest: IngestService,
         images: ImageSettings | None = None,
         transcode: video.TranscodeConfig | None = None,
         encoder: Callable[[], video.VideoEncoder] = lambda: video.SOFTWARE_H264,
@@ -74,6 +69,7 @@ class MediaHandlers:
         self.clock = clock
         self.exiftool = exiftool
         self.pool = pool
+        self.ingest = ingest
         self.images = images or ImageSettings()
         self.transcode = transcode or video.TranscodeConfig()
         self.encoder = encoder
@@ -135,7 +131,6 @@ class MediaHandlers:
         if asset is None:
             return
         meta = await self.read_metadata(asset)
-        motion_row = await self._extract_motion(asset, meta) if meta.motion else None
         now = self._now()
         width, height = meta.oriented_size
         async with self.db.transaction() as conn:
@@ -151,10 +146,10 @@ class MediaHandlers:
                     conn, queue=VIDEO, name="AssetEncodeVideo", payload={"id": asset["id"]}, now=now,
                     priority=priority, dedupe_key=f"video:{asset['id']}",
                 )
-            if motion_row is not None:
-                await self._save_motion_asset(conn, asset, motion_row, meta, now, priority)
             if meta.live_photo_cid:
                 await self._link_live_photo(conn, asset, meta.live_photo_cid, now)
+        if meta.motion is not None and asset["type"] == "IMAGE":
+            await self._apply_motion_photo(asset, meta)
 
     async def _link_live_photo(self, conn: Any, asset: dict[str, Any], cid: str, now: str) -> None:
         """An iPhone HEIC and MOV uploaded apart share a ContentIdentifier: link them (Immich does it here)."""
@@ -167,65 +162,37 @@ class MediaHandlers:
         photo, clip = (asset, match) if asset["type"] == "IMAGE" else (match, asset)
         await asset_media.link_live_photo(conn, photo_id=photo["id"], video_id=clip["id"], now=now)
 
-    async def _extract_motion(self, asset: dict[str, Any], meta: MediaMetadata) -> dict[str, Any] | None:
-        """Write the embedded video to its final place (temp, fsync, rename, fsync dir); the row comes later."""
+    async def _apply_motion_photo(self, asset: dict[str, Any], meta: MediaMetadata) -> None:
+        """Extract the embedded video and make it a hidden VIDEO asset through the one ingest path (staging,
+        fsync, exclusive rename, row + metadata job in one transaction, quota), then link it. Re-running
+        finds the same bytes as a duplicate and only re-links. A broken embedded video is logged, not fatal:
+        the photo itself is fine."""
         assert meta.motion is not None
         source = self._original(asset)
-        motion_id = new_id()
-        final = encoded_video_path(self.data_dir, asset["owner_id"], motion_id, "-MP")
-        folder = final.parent
-        folder.mkdir(parents=True, exist_ok=True)
-        temp = folder / f".{motion_id}-MP.{os.getpid()}.tmp"
+        # Staging is emptied at every start, so a crash here leaves nothing behind.
+        scratch = self.ingest.store.staging
+        scratch.mkdir(parents=True, exist_ok=True)
+        temp = scratch / f"motion-{asset['id']}.mp4"
         try:
             await motion.extract_motion_video(self.exiftool, source, meta.motion, temp)
-            checksum = await asyncio.to_thread(motion.sha1_file_blocking, temp)
-            async with self.db.reader() as conn:
-                existing = await asset_media.get_asset_by_checksum(conn, asset["owner_id"], checksum)
-            if existing is not None:
-                return {"existing": existing}
-            await asyncio.to_thread(motion.fsync_file_blocking, temp)
-            os.replace(temp, final)
-            await asyncio.to_thread(_fsync_dir_blocking, folder)
-            return {"id": motion_id, "path": final, "checksum": checksum, "size": final.stat().st_size}
-        except MediaError as err:
+            request = IngestRequest(
+                owner_id=asset["owner_id"],
+                filename=f"{Path(asset['original_file_name']).stem}.mp4",
+                file_created_at=meta.date_time_original,
+                file_modified_at=clocks.parse_iso(asset["file_modified_at"]),
+                visibility="hidden",
+                device_asset_id="NONE",
+                device_id="NONE",
+                source=asset["source"],
+            )
+            result = await self.ingest.ingest_path(request, temp)
+        except (MediaError, ShoeboxError) as err:
             log.warning("motion video of %s not extracted: %s", asset["id"], err)
-            return None
+            return
         finally:
             temp.unlink(missing_ok=True)
-
-    async def _save_motion_asset(
-        self, conn: Any, asset: dict[str, Any], row: dict[str, Any], meta: MediaMetadata, now: str, priority: int
-    ) -> None:
-        if "existing" in row:
-            clip = row["existing"]
-            await asset_media.link_live_photo(conn, photo_id=asset["id"], video_id=clip["id"], now=now)
-            return
-        stem = Path(asset["original_file_name"]).stem
-        await asset_media.insert_hidden_video(
-            conn,
-            {
-                "id": row["id"],
-                "owner_id": asset["owner_id"],
-                "original_path": str(row["path"].relative_to(self.data_dir)),
-                "original_file_name": f"{stem}.mp4",
-                "original_mime_type": "video/mp4",
-                "checksum": row["checksum"],
-                "file_size": row["size"],
-                "device_asset_id": "NONE",
-                "device_id": "NONE",
-                "file_created_at": clocks.iso(meta.date_time_original),
-                "file_modified_at": asset["file_modified_at"],
-                "local_date_time": clocks.local_iso(meta.local_date_time),
-                "source": asset["source"],
-            },
-            now=now,
-        )
-        await asset_media.add_quota_usage(conn, asset["owner_id"], row["size"])
-        await asset_media.link_live_photo(conn, photo_id=asset["id"], video_id=row["id"], now=now)
-        await enqueue(
-            conn, queue=METADATA, name="AssetExtractMetadata", payload={"id": row["id"], "source": "motion"},
-            now=now, priority=priority, dedupe_key=f"metadata:{row['id']}",
-        )
+        async with self.db.transaction() as conn:
+            await asset_media.link_live_photo(conn, photo_id=asset["id"], video_id=result.id, now=self._now())
 
     # --- thumbnails -----------------------------------------------------------------------------------
 
@@ -263,8 +230,6 @@ class MediaHandlers:
             )
         finally:
             poster.unlink(missing_ok=True)
-        import base64
-
         async with self.db.transaction() as conn:
             await asset_media.set_thumbnails(
                 conn,
@@ -327,8 +292,6 @@ class MediaHandlers:
 
 
 def exif_row(meta: MediaMetadata) -> dict[str, Any]:
-    import json
-
     return {
         "make": meta.make,
         "model": meta.model,
@@ -370,4 +333,3 @@ def asset_row(meta: MediaMetadata, width: int | None, height: int | None) -> dic
     return row
 
 
-__all__ = ["MediaHandlers", "ImageSettings", "thumbs_dir", "encoded_video_path", "datetime"]

@@ -1,6 +1,6 @@
 """Everything the background media work needs, built and started in one place for the server runtime.
 
-    jobs = JobSystem(db, data_dir, clock=clock, concurrency=governor.concurrency_for)
+    jobs = JobSystem(db, data_dir, ingest=services.ingest, clock=clock, concurrency=governor.concurrency_for)
     await jobs.start()          # after db.open(); recovers interrupted jobs, starts exiftool lazily
     jobs.service                # JobService for appliance/api/jobs.py
     jobs.runner.notify()        # after an enqueue outside the runner, to skip the poll delay
@@ -19,6 +19,7 @@ from appliance.jobs.queues import ConcurrencyProvider, default_concurrency
 from appliance.jobs.runner import JobRunner
 from appliance.jobs.service import JobService
 from appliance.jobs.workers import PoolSettings, WorkerPool
+from appliance.library.ingest import IngestService
 from appliance.media import video
 from appliance.media.metadata import ExifTool
 from appliance.storage.db import Database
@@ -30,6 +31,7 @@ class JobSystem:
         db: Database,
         data_dir: Path,
         *,
+        ingest: IngestService,
         clock: clocks.Clock = clocks.utc_now,
         concurrency: ConcurrencyProvider | None = None,
         pool: PoolSettings | None = None,
@@ -43,7 +45,7 @@ class JobSystem:
         self.exiftool = ExifTool()
         self.pool = WorkerPool(pool or PoolSettings(size=min(2, cores)))
         self.handlers = MediaHandlers(
-            db, data_dir, clock=clock, exiftool=self.exiftool, pool=self.pool, images=images,
+            db, data_dir, clock=clock, exiftool=self.exiftool, pool=self.pool, ingest=ingest, images=images,
             transcode=transcode, encoder=encoder,
         )
         self.runner = JobRunner(

@@ -8,8 +8,6 @@ file, `length` bytes long followed by `padding`.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 
 from appliance.media.errors import CorruptMedia
@@ -51,19 +49,3 @@ async def extract_motion_video(exiftool: ExifTool, source: Path, markers: Motion
     if not looks_like_mp4(head):
         dest.unlink(missing_ok=True)
         raise CorruptMedia("embedded motion data is not an MP4 video")
-
-
-def sha1_file_blocking(path: Path) -> bytes:
-    digest = hashlib.sha1()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.digest()
-
-
-def fsync_file_blocking(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

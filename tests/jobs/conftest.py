@@ -1,30 +1,24 @@
-"""Fixtures for the job tests: a real database on tmp_path, a user, and assets inserted the way ingest
-inserts them (original under the data dir, row plus metadata job in one transaction)."""
+"""Fixtures for the job tests: a real database and data folder on tmp_path, the real services, a user, and
+assets added through the real ingest path (which queues the metadata job as an upload does)."""
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from appliance import clock as clocks
+from appliance.config import Settings
 from appliance.ids import new_id, uuid7
-from appliance.media.mimetypes import asset_type, mime_type
+from appliance.jobs.system import JobSystem
+from appliance.jobs.workers import PoolSettings
+from appliance.library.ingest import IngestRequest
+from appliance.services import Services, build_services
 from appliance.storage.db import Database
-from appliance.storage.jobs import enqueue
 
 AddAsset = Callable[..., Awaitable[str]]
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "data" / "shoebox.db")
-    await database.open()
-    yield database
-    await database.close()
 
 
 @pytest.fixture
@@ -32,6 +26,20 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture
+async def services(data_dir: Path) -> AsyncIterator[Services]:
+    built = build_services(Settings(data_dir=data_dir))
+    await built.db.open()
+    built.store.prepare_blocking()
+    yield built
+    await built.db.close()
+
+
+@pytest.fixture
+def db(services: Services) -> Database:
+    return services.db
 
 
 @pytest.fixture
@@ -46,45 +54,29 @@ async def owner(db: Database) -> str:
     return user_id
 
 
-async def insert_asset(
-    db: Database, data_dir: Path, owner: str, source: Path, *, name: str | None = None, enqueue_job: bool = True,
-    sidecar: Path | None = None,
-) -> str:
-    asset_id = new_id()
-    name = name or source.name
-    relative = Path("library") / owner / f"{asset_id}{Path(name).suffix.lower()}"
-    target = data_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    sidecar_rel = None
-    if sidecar is not None:
-        sidecar_rel = relative.with_name(relative.name + ".xmp")
-        shutil.copyfile(sidecar, data_dir / sidecar_rel)
-    now = clocks.iso(clocks.utc_now())
-    async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO assets (id, owner_id, type, original_path, original_file_name, original_mime_type,"
-            " checksum, file_size, file_created_at, file_modified_at, local_date_time, created_at, updated_at,"
-            " sidecar_path, update_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                asset_id, owner, asset_type(name) or "IMAGE", str(relative), name, mime_type(name),
-                hashlib.sha1(target.read_bytes()).digest(), target.stat().st_size,
-                "2001-02-03T04:05:06.000Z", "2001-02-03T04:05:06.000Z", "2001-02-03T04:05:06.000Z", now, now,
-                None if sidecar_rel is None else str(sidecar_rel), uuid7(),
-            ),
-        )
-        if enqueue_job:
-            await enqueue(
-                conn, queue="metadataExtraction", name="AssetExtractMetadata",
-                payload={"id": asset_id, "source": "upload"}, now=now, priority=0,
-                dedupe_key=f"metadata:{asset_id}",
-            )
-    return asset_id
+MODIFIED = datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)
 
 
 @pytest.fixture
-def add_asset(db: Database, data_dir: Path, owner: str) -> AddAsset:
-    async def add(source: Path, **kwargs: object) -> str:
-        return await insert_asset(db, data_dir, owner, source, **kwargs)  # type: ignore[arg-type]
+def add_asset(services: Services, owner: str) -> AddAsset:
+    async def add(source: Path, *, name: str | None = None, sidecar: Path | None = None) -> str:
+        request = IngestRequest(
+            owner_id=owner, filename=name or source.name, file_created_at=MODIFIED, file_modified_at=MODIFIED,
+            device_asset_id=source.name, device_id="pytest",
+        )
+        result = await services.ingest.ingest_path(request, source, sidecar)
+        assert result.status == "created"
+        return result.id
 
     return add
+
+
+@pytest.fixture
+async def jobs(services: Services, data_dir: Path) -> AsyncIterator[JobSystem]:
+    system = JobSystem(
+        services.db, data_dir, ingest=services.ingest, poll_interval=0.05, retry_base=0.05,
+        pool=PoolSettings(size=2, timeout=60),
+    )
+    await system.start()
+    yield system
+    await system.stop()

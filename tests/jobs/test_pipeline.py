@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pyvips
 
 from appliance.jobs.system import JobSystem
-from appliance.jobs.workers import PoolSettings
 from appliance.storage.db import Database
 
 from .conftest import AddAsset
-
-
-@pytest.fixture
-async def jobs(db: Database, data_dir: Path) -> AsyncIterator[JobSystem]:
-    system = JobSystem(db, data_dir, poll_interval=0.05, pool=PoolSettings(size=2))
-    await system.start()
-    yield system
-    await system.stop()
 
 
 async def test_a_heic_upload_gets_exif_dates_thumbnails_and_a_thumbhash(
