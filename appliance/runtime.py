@@ -69,6 +69,10 @@ async def trash_purger(services: Services) -> AsyncIterator[None]:
 
 def default_components(settings: Settings) -> list[Startable]:
     components: list[Startable] = [trash_purger]
+    if settings.jobs_enabled:
+        from appliance.jobs.system import job_component
+
+        components.append(job_component)
     return components
 
 

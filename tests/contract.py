@@ -10,7 +10,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-DTOS_FILE = Path(__file__).resolve().parent.parent.parent / "shared" / "design" / "immich-dtos.json"
+_ROOT = Path(__file__).resolve().parent.parent
+# Beside the repository; a git worktree under /work/wt/<name> finds it one level further up.
+DTOS_FILE = next(
+    (p / "shared/design/immich-dtos.json" for p in (_ROOT.parent, _ROOT.parent.parent)
+     if (p / "shared/design/immich-dtos.json").is_file()),
+    _ROOT.parent / "shared" / "design" / "immich-dtos.json",
+)
 ISO_ZONED = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

@@ -10,8 +10,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance import clock as clocks
 from appliance.jobs.handlers import ImageSettings, MediaHandlers
@@ -23,6 +24,9 @@ from appliance.library.ingest import IngestService
 from appliance.media import video
 from appliance.media.metadata import ExifTool
 from appliance.storage.db import Database
+
+if TYPE_CHECKING:
+    from appliance.services import Services
 
 
 class JobSystem:
@@ -66,3 +70,22 @@ class JobSystem:
         await self.runner.stop()
         await self.pool.close()
         await self.exiftool.close()
+
+
+async def job_component(services: Services) -> AsyncIterator[None]:
+    """The runtime's Startable: build, register as `services.extras["jobs"]`, start; stop on shutdown.
+    New uploads wake the runner at once through the ingest service's listeners."""
+    system = JobSystem(services.db, services.settings.data_dir, ingest=services.ingest, clock=services.clock)
+    services.extras["jobs"] = system
+
+    def wake(owner_id: str, asset_id: str) -> None:
+        system.runner.notify()
+
+    services.ingest.listeners.append(wake)
+    await system.start()
+    try:
+        yield
+    finally:
+        services.ingest.listeners.remove(wake)
+        await system.stop()
+        services.extras.pop("jobs", None)
