@@ -37,12 +37,15 @@ def h264_mp4(media_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def hevc_mov(media_dir: Path) -> Path:
     """1 s 1920x1080 HEVC in QuickTime, rotated 90° (a phone held upright): needs transcoding."""
+    plain = media_dir / "landscape.mov"
     path = media_dir / "portrait.mov"
     ffmpeg(
         "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30:duration=1",
         "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p",
-        "-metadata:s:v", "rotate=90", str(path),
+        str(plain),
     )
+    # ffmpeg 5 writes the display matrix only when remuxing with the `rotate` tag.
+    ffmpeg("-i", str(plain), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(path))
     return path
 
 
