@@ -42,6 +42,7 @@ class PoolSettings:
     max_rss: int = 400 * 1024 * 1024
     address_space: int = 0  # RLIMIT_AS per worker in bytes, 0 = none (libvips maps large virtual areas)
     nice: int = 10
+    startup_timeout: float = 60.0
 
 
 class _Worker:
@@ -108,6 +109,9 @@ class WorkerPool:
         )
         worker = _Worker(process)
         self._all.add(worker)
+        # Start-up (Python, libvips) is not the file's fault: wait for it apart from the request timeout.
+        await self._exchange(worker, {"op": "ping"}, self.settings.startup_timeout)
+        worker.served = 0
         return worker
 
     async def request(self, payload: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
