@@ -71,8 +71,8 @@ class JobRunner:
             log.info("returned %d interrupted jobs to the queue", recovered)
         self._loop_task = asyncio.create_task(self._loop(), name="job-runner")
 
-    async def stop(self, *, timeout: float = 10.0) -> None:
-        """Idempotent. Stops claiming, lets running jobs finish for `timeout`, then cancels them (they stay
+    async def stop(self, *, grace: float = 10.0) -> None:
+        """Idempotent. Stops claiming, lets running jobs finish for `grace` seconds, then cancels them (they stay
         `active` in the table and go back to waiting at the next start)."""
         self._stopping = True
         self._wake.set()
@@ -83,7 +83,7 @@ class JobRunner:
             self._loop_task = None
         tasks = [task for lane in self._running.values() for task in lane]
         if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            _, pending = await asyncio.wait(tasks, timeout=grace)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -128,7 +128,14 @@ class JobRunner:
                     break
                 task = asyncio.create_task(self._run(job), name=f"job-{job['id']}-{job['name']}")
                 lane.add(task)
-                task.add_done_callback(lambda t, lane=lane: (lane.discard(t), self._wake.set()))
+                task.add_done_callback(self._finished(lane))
+
+    def _finished(self, lane: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+        def done(task: asyncio.Task[None]) -> None:
+            lane.discard(task)
+            self._wake.set()  # a slot is free: claim the next job now
+
+        return done
 
     async def _run(self, job: dict[str, Any]) -> None:
         handler = self.handlers.get(job["name"])
@@ -176,10 +183,10 @@ class JobRunner:
         if removed:
             log.info("pruned %d finished jobs", removed)
 
-    async def wait_idle(self, *, timeout: float = 60.0) -> None:
+    async def wait_idle(self, *, within: float = 60.0) -> None:
         """For tests and shutdown scripts: until no job is waiting (and due) or running."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while True:
             async with self.db.reader() as conn:
                 ready = await job_sql.waiting_queues(conn, now=self._now())

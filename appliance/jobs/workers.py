@@ -13,7 +13,6 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import psutil
@@ -22,6 +21,9 @@ import appliance
 from appliance.media.errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMedia
 
 log = logging.getLogger(__name__)
+
+# The folder holding the `appliance` package, so workers import the same code as the server.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(appliance.__file__)))
 
 _ERRORS: dict[str, type[MediaError]] = {
     "CorruptMedia": CorruptMedia,
@@ -94,8 +96,7 @@ class WorkerPool:
         return [w.process.pid for w in self._all if w.alive]
 
     async def _spawn(self) -> _Worker:
-        root = str(Path(appliance.__file__).resolve().parent.parent)
-        env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        env = {**os.environ, "PYTHONPATH": _ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
         env.setdefault("VIPS_BLOCK_UNTRUSTED", "1")
         env.pop("VIPS_UNLIMITED", None)
         process = await asyncio.create_subprocess_exec(
@@ -114,7 +115,7 @@ class WorkerPool:
         worker.served = 0
         return worker
 
-    async def request(self, payload: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
+    async def request(self, payload: dict[str, Any], *, time_limit: float | None = None) -> dict[str, Any]:
         """Send one request; MediaError subclasses for decode failures, WorkerFailed for a crash or hang."""
         if not self._started:
             await self.start()
@@ -123,7 +124,7 @@ class WorkerPool:
         try:
             if worker is None:
                 worker = await self._spawn()
-            answer = await self._exchange(worker, payload, timeout or self.settings.timeout)
+            answer = await self._exchange(worker, payload, time_limit or self.settings.timeout)
         except BaseException:
             if worker is not None:
                 await worker.kill()
@@ -135,14 +136,14 @@ class WorkerPool:
             raise _ERRORS.get(str(answer.get("kind")), MediaError)(str(answer.get("error")))
         return answer
 
-    async def _exchange(self, worker: _Worker, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+    async def _exchange(self, worker: _Worker, payload: dict[str, Any], time_limit: float) -> dict[str, Any]:
         assert worker.process.stdin is not None and worker.process.stdout is not None
         worker.process.stdin.write((json.dumps(payload) + "\n").encode())
         try:
             await worker.process.stdin.drain()
-            line = await asyncio.wait_for(worker.process.stdout.readline(), timeout)
+            line = await asyncio.wait_for(worker.process.stdout.readline(), time_limit)
         except TimeoutError as err:
-            raise WorkerFailed(f"decoder timed out after {timeout:.0f}s; worker killed") from err
+            raise WorkerFailed(f"decoder timed out after {time_limit:.0f}s; worker killed") from err
         except ConnectionError as err:
             raise WorkerFailed("decoder process died") from err
         if not line:

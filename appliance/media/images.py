@@ -10,6 +10,7 @@ All functions here block: call them from a worker process (appliance/jobs/worker
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import os
 import subprocess
@@ -170,8 +171,7 @@ def _load_with_pillow(
             allowed = [name for name in PILLOW_FORMATS if name in Image.OPEN]
             with Image.open(source, formats=allowed) as opened:
                 _check_pixels(opened.width, opened.height, limits)
-                opened.draft("RGB", (size, size))
-                oriented = ImageOps.exif_transpose(opened)
+                oriented = ImageOps.exif_transpose(opened) or opened
                 width, height = oriented.size
                 box = box_for(width, height, size)
                 oriented.thumbnail((min(box[0], width), min(box[1], height)))
@@ -192,16 +192,12 @@ def _load_with_pillow(
 
 def _register_pillow_plugins() -> None:
     """HEIF/AVIF (pillow-heif) and JPEG XL (pillow-jxl-plugin) for the fallback path."""
-    try:
+    with contextlib.suppress(ImportError):  # dependencies, but the fallback works without them
         import pillow_heif
 
         pillow_heif.register_heif_opener()
-    except ImportError:  # pragma: no cover - a dependency, but the fallback works without it
-        pass
-    try:
+    with contextlib.suppress(ImportError):
         import pillow_jxl  # noqa: F401  (registers the JXL plugin on import)
-    except ImportError:  # pragma: no cover
-        pass
 
 
 def _load_raw_preview(
@@ -298,7 +294,8 @@ def _orientation(image: pyvips.Image) -> int:
 def _check_pixels(width: int, height: int, limits: ImageLimits) -> None:
     if width * height > limits.max_pixels:
         raise MediaTooLarge(
-            f"image is {width}x{height} ({width * height / 1e6:.0f} MP), over the {limits.max_pixels / 1e6:.0f} MP limit"
+            f"image is {width}x{height} ({width * height / 1e6:.0f} MP),"
+            f" over the {limits.max_pixels / 1e6:.0f} MP limit"
         )
 
 

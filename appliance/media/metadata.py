@@ -482,8 +482,7 @@ class ExifTool:
 
     async def read_tags(self, path: Path) -> dict[str, Any]:
         """All tags of one file (numeric values, structures kept). Raises ToolFailed on timeout or a crash."""
-        # Absolute paths start with "/", so no file name can pass for an option ("--" is not honoured in -@).
-        output = await self.execute([*EXIFTOOL_ARGS, str(path.resolve())])
+        output = await self.execute([*EXIFTOOL_ARGS, _file_arg(path)])
         try:
             parsed = json.loads(output) if output.strip() else []
         except json.JSONDecodeError as err:
@@ -524,6 +523,19 @@ class ExifTool:
 
     async def extract_binary(self, path: Path, tag: str, dest: Path) -> bool:
         """Write a binary tag (e.g. MotionPhotoVideo) to `dest`; False when the tag is empty."""
-        dest.unlink(missing_ok=True)
-        await self.execute(["-b", f"-{tag}", "-W", str(dest.resolve()), str(path.resolve())])
-        return dest.is_file() and dest.stat().st_size > 0
+        await asyncio.to_thread(_remove_blocking, dest)
+        await self.execute(["-b", f"-{tag}", "-W", _file_arg(dest), _file_arg(path)])
+        return await asyncio.to_thread(_nonempty_blocking, dest)
+
+
+def _remove_blocking(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def _nonempty_blocking(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size > 0
+
+
+def _file_arg(path: Path) -> str:
+    """A file name exiftool cannot take for an option ("--" is not honoured in an -@ argument file)."""
+    return str(path) if path.is_absolute() else f"./{path}"

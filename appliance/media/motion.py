@@ -8,6 +8,7 @@ file, `length` bytes long followed by `padding`.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from appliance.media.errors import CorruptMedia
@@ -44,8 +45,12 @@ async def extract_motion_video(exiftool: ExifTool, source: Path, markers: Motion
             raise CorruptMedia(f"{markers.binary_tag} is empty")
     else:
         read_trailer_blocking(source, dest, length=markers.length, padding=markers.padding)
-    with dest.open("rb") as handle:
+    await asyncio.to_thread(check_mp4_blocking, dest)
+
+
+def check_mp4_blocking(path: Path) -> None:
+    with path.open("rb") as handle:
         head = handle.read(12)
     if not looks_like_mp4(head):
-        dest.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         raise CorruptMedia("embedded motion data is not an MP4 video")

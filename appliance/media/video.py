@@ -142,8 +142,8 @@ def parse_probe(data: dict[str, Any]) -> VideoInfo:
     )
 
 
-async def run_tool(args: list[str], *, timeout: float, nice: int = 10) -> bytes:
-    """Run ffmpeg/ffprobe niced (as Immich does), killed after `timeout`; stdout, or ToolFailed."""
+async def run_tool(args: list[str], *, time_limit: float, nice: int = 10) -> bytes:
+    """Run ffmpeg/ffprobe niced (as Immich does), killed after `time_limit` s; stdout, or ToolFailed."""
     process = await asyncio.create_subprocess_exec(
         "nice", "-n", str(nice), *args,
         stdin=asyncio.subprocess.DEVNULL,
@@ -151,11 +151,11 @@ async def run_tool(args: list[str], *, timeout: float, nice: int = 10) -> bytes:
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout)
+        out, err = await asyncio.wait_for(process.communicate(), time_limit)
     except TimeoutError as exc:
         process.kill()
         await process.wait()
-        raise ToolFailed(f"{Path(args[0]).name} timed out after {timeout:.0f}s") from exc
+        raise ToolFailed(f"{Path(args[0]).name} timed out after {time_limit:.0f}s") from exc
     except asyncio.CancelledError:
         process.kill()
         await process.wait()
@@ -170,9 +170,9 @@ def probe_command(path: Path) -> list[str]:
     return ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
 
 
-async def probe(path: Path, *, timeout: float = 60.0) -> VideoInfo:
+async def probe(path: Path, *, time_limit: float = 60.0) -> VideoInfo:
     try:
-        out = await run_tool(probe_command(path), timeout=timeout)
+        out = await run_tool(probe_command(path), time_limit=time_limit)
     except ToolFailed as err:
         raise CorruptMedia(f"not a readable video: {err}") from err
     return parse_probe(json.loads(out or b"{}"))
@@ -193,13 +193,13 @@ def poster_command(source: Path, dest: Path, *, seek: float, size: int = 1440) -
     ]
 
 
-async def extract_poster(source: Path, dest: Path, info: VideoInfo, *, timeout: float = 120.0) -> None:
+async def extract_poster(source: Path, dest: Path, info: VideoInfo, *, time_limit: float = 120.0) -> None:
     """A frame 10% in (Immich seeks a little into the clip to skip black starts); first frame as fallback."""
     if info.main_video is None:
         raise CorruptMedia("video has no video stream")
     for seek in (min(info.duration * 0.1, 5.0), 0.0):
-        await run_tool(poster_command(source, dest, seek=seek), timeout=timeout)
-        if dest.is_file() and dest.stat().st_size > 0:
+        await run_tool(poster_command(source, dest, seek=seek), time_limit=time_limit)
+        if await asyncio.to_thread(_nonempty_blocking, dest):
             return
     raise CorruptMedia("no frame could be decoded")
 
@@ -341,12 +341,16 @@ async def transcode(
     """Transcode into `dest` via a temporary file when the policy says so; nothing is written otherwise."""
     if not needs_transcode(info, config):
         return TranscodeResult(transcoded=False)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(dest.parent.mkdir, parents=True, exist_ok=True)
     temp = dest.with_name(f".{dest.name}.tmp.mp4")
     command = transcode_command(source, temp, info, config, encoder)
     try:
-        await run_tool(command, timeout=config.timeout)
-        temp.replace(dest)
+        await run_tool(command, time_limit=config.timeout)
+        await asyncio.to_thread(temp.replace, dest)
     finally:
-        temp.unlink(missing_ok=True)
+        await asyncio.to_thread(temp.unlink, missing_ok=True)
     return TranscodeResult(transcoded=True, command=command)
+
+
+def _nonempty_blocking(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size > 0

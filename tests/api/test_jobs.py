@@ -37,8 +37,8 @@ def system(services: Services) -> JobSystem:
     return jobs
 
 
-async def wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(timeout / 0.1)):
+async def wait_for(predicate, within: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(within / 0.1)):
         if await predicate():
             return
         await asyncio.sleep(0.1)
@@ -132,7 +132,7 @@ async def test_start_with_force_requeues_every_asset_and_empty_drops_waiting_job
 
 async def _idle(services: Services) -> bool:
     try:
-        await system(services).runner.wait_idle(timeout=0.5)
+        await system(services).runner.wait_idle(within=0.5)
     except TimeoutError:
         return False
     return True

@@ -16,7 +16,7 @@ async def main(db_path: Path, started: Path) -> None:
     await db.open()
 
     async def slow(payload: dict[str, Any], priority: int) -> None:
-        started.write_text(str(payload["n"]))
+        await asyncio.to_thread(started.write_text, str(payload["n"]))
         await asyncio.sleep(3600)
 
     runner = JobRunner(db, {"Slow": slow}, poll_interval=0.05)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from pathlib import Path
@@ -42,7 +43,7 @@ async def test_a_samsung_motion_photo_gets_a_hidden_linked_video(
     jobs: JobSystem, db: Database, data_dir: Path, add_asset: AddAsset, test_assets: Path
 ) -> None:
     asset_id = await add_asset(test_assets / "formats/motionphoto/samsung-one-ui-6.heic")
-    await jobs.runner.wait_idle(timeout=120)
+    await jobs.runner.wait_idle(within=120)
     photo = await db.fetchone("SELECT * FROM assets WHERE id = ?", (asset_id,))
     assert photo["live_photo_video_id"]
     clip = await db.fetchone("SELECT * FROM assets WHERE id = ?", (photo["live_photo_video_id"],))
@@ -58,6 +59,10 @@ async def test_a_samsung_motion_photo_gets_a_hidden_linked_video(
     assert [tuple(row) for row in failed] == []
 
 
+async def run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(subprocess.run, args, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+
 XMP_CID = (
     '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
     '<rdf:Description rdf:about="" xmlns:apple="http://ns.apple.com/ContentIdentifier/1.0/"'
@@ -69,14 +74,14 @@ async def test_an_iphone_photo_and_video_uploaded_apart_are_linked_by_content_id
     jobs: JobSystem, db: Database, add_asset: AddAsset, test_assets: Path, tmp_path: Path
 ) -> None:
     clip = tmp_path / "IMG_0001.mov"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=1",
+    await run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=1",
                     "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip)], check=True)
     sidecar = tmp_path / "cid.xmp"
     sidecar.write_text(XMP_CID.format(cid="5C1D-LIVE"))
     video_id = await add_asset(clip, sidecar=sidecar)
-    await jobs.runner.wait_idle(timeout=120)
+    await jobs.runner.wait_idle(within=120)
     photo_id = await add_asset(test_assets / "formats/heic/IMG_2682.heic", name="IMG_0001.HEIC", sidecar=sidecar)
-    await jobs.runner.wait_idle(timeout=120)
+    await jobs.runner.wait_idle(within=120)
     photo = await db.fetchone("SELECT live_photo_video_id FROM assets WHERE id = ?", (photo_id,))
     video = await db.fetchone("SELECT visibility, duration_ms FROM assets WHERE id = ?", (video_id,))
     assert photo["live_photo_video_id"] == video_id
@@ -92,16 +97,16 @@ async def test_bad_files_fail_their_job_with_a_reason_and_the_rest_of_the_queue_
     garbage = tmp_path / "garbage.heic"
     garbage.write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(range(256)) * 40)
     no_stream = tmp_path / "silent.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac",
+    await run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac",
                     str(no_stream)], check=True)
     absurd = tmp_path / "absurd.jpg"
     shutil.copyfile(test_assets / "albums/nature/el_torcal_rocks.jpg", absurd)
-    subprocess.run(["exiftool", "-q", "-overwrite_original", "-DateTimeOriginal=0000:00:00 00:00:00",
+    await run(["exiftool", "-q", "-overwrite_original", "-DateTimeOriginal=0000:00:00 00:00:00",
                     "-CreateDate=2023:02:30 10:00:00", "-GPSLatitude=95", "-GPSLongitude=200", str(absurd)])
     bad = {name: await add_asset(path) for name, path in
            (("truncated", truncated), ("garbage", garbage), ("no_stream", no_stream), ("absurd", absurd))}
     good = await add_asset(test_assets / "albums/nature/prairie_falcon.jpg")
-    await jobs.runner.wait_idle(timeout=120)
+    await jobs.runner.wait_idle(within=120)
 
     failed = {row["payload"]: row["last_error"] for row in
               await db.fetchall("SELECT payload, last_error FROM jobs WHERE status = 'failed'")}
@@ -127,10 +132,10 @@ async def test_a_video_gets_a_poster_thumbnail_and_a_720p_transcode(
     jobs: JobSystem, db: Database, data_dir: Path, add_asset: AddAsset, tmp_path: Path
 ) -> None:
     clip = tmp_path / "wide.webm"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=10:duration=1",
+    await run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=10:duration=1",
                     "-c:v", "libvpx-vp9", "-deadline", "realtime", str(clip)], check=True)
     asset_id = await add_asset(clip)
-    await jobs.runner.wait_idle(timeout=180)
+    await jobs.runner.wait_idle(within=180)
     asset = await db.fetchone("SELECT * FROM assets WHERE id = ?", (asset_id,))
     assert (asset["width"], asset["height"]) == (1920, 1080)
     assert asset["encoded_video_path"].endswith(f"{asset_id}.mp4")
@@ -138,7 +143,7 @@ async def test_a_video_gets_a_poster_thumbnail_and_a_720p_transcode(
     assert files["encoded_video"] == asset["encoded_video_path"]
     preview = pyvips.Image.new_from_file(str(data_dir / files["preview"]))
     assert (preview.width, preview.height) == (1920, 1080)
-    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+    probe = await run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
                             "stream=codec_name,width,height", "-of", "csv=p=0",
                             str(data_dir / asset["encoded_video_path"])], capture_output=True, text=True, check=True)
     assert probe.stdout.strip() == "h264,1280,720"
@@ -148,7 +153,7 @@ async def test_a_sidecar_dropped_beside_an_original_is_found_and_wins(
     jobs: JobSystem, db: Database, data_dir: Path, add_asset: AddAsset, test_assets: Path
 ) -> None:
     asset_id = await add_asset(test_assets / "albums/nature/tanners_ridge.jpg")
-    await jobs.runner.wait_idle(timeout=60)
+    await jobs.runner.wait_idle(within=60)
     row = await db.fetchone("SELECT original_path FROM assets WHERE id = ?", (asset_id,))
     original = data_dir / row["original_path"]
     original.with_suffix(".xmp").write_text(
@@ -157,7 +162,7 @@ async def test_a_sidecar_dropped_beside_an_original_is_found_and_wins(
         "</rdf:RDF></x:xmpmeta>"
     )
     await jobs.service.run_command("sidecar", "start", force=False)
-    await jobs.runner.wait_idle(timeout=60)
+    await jobs.runner.wait_idle(within=60)
     exif = await db.fetchone("SELECT rating FROM asset_exif WHERE asset_id = ?", (asset_id,))
     asset = await db.fetchone("SELECT sidecar_path FROM assets WHERE id = ?", (asset_id,))
     assert asset["sidecar_path"].endswith(".xmp")

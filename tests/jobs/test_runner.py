@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -94,9 +92,9 @@ async def test_a_failing_job_records_its_reason_and_the_queue_moves_on(queue_db:
         await add(queue_db, "Work", n=n)
     runner = JobRunner(queue_db, {"Work": work}, concurrency=lambda q: 1, poll_interval=0.02, retry_base=0.05)
     await runner.start()
-    await runner.wait_idle(timeout=20)
+    await runner.wait_idle(within=20)
     await asyncio.sleep(0.4)  # the retries' backoff (0.05, 0.1 s)
-    await runner.wait_idle(timeout=20)
+    await runner.wait_idle(within=20)
     await runner.stop()
     assert done == [3]
     result = await statuses(queue_db)
@@ -148,17 +146,18 @@ async def test_the_queue_survives_a_kill_9_mid_job_and_finishes_after_restart(tm
     await add(db, "Slow", n=7)
     await db.close()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, str(Path(__file__).parent / "crash_runner.py"), str(db_path),
-                                str(started)], env=env)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(Path(__file__).parent / "crash_runner.py"), str(db_path), str(started), env=env
+    )
     try:
-        for _ in range(300):
-            if started.exists():
+        for _ in range(600):
+            if await asyncio.to_thread(started.exists):
                 break
-            time.sleep(0.05)
-        assert started.read_text() == "7"
+            await asyncio.sleep(0.05)
+        assert await asyncio.to_thread(started.read_text) == "7"
     finally:
         os.kill(process.pid, signal.SIGKILL)
-        process.wait()
+        await process.wait()
 
     db = Database(db_path)
     await db.open()

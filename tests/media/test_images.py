@@ -130,7 +130,8 @@ BAD_INPUT = [
     ("truncated.jpg", "truncate", CorruptMedia),
     ("garbage.jpg", b"\x00\x01not an image at all" * 100, UnsupportedMedia),
     ("png-named.jpg", "png", None),  # wrong extension, real PNG: decoded by content
-    ("corrupt.heic", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\xff" * 500, (CorruptMedia, UnsupportedMedia)),
+    ("corrupt.heic", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\xff" * 500,
+     (CorruptMedia, UnsupportedMedia)),
     ("raw-without-preview.nef", b"II*\x00" + b"\x00" * 400, UnsupportedMedia),
 ]
 

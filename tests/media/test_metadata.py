@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +33,8 @@ async def exiftool() -> AsyncIterator[ExifTool]:
 
 async def read(exiftool: ExifTool, path: Path, **kwargs: object):  # type: ignore[no-untyped-def]
     tags = await exiftool.read_tags(path)
-    return build_metadata(tags, mtime=MTIME, file_size=path.stat().st_size, is_video=False, **kwargs)  # type: ignore[arg-type]
+    size = (await asyncio.to_thread(path.stat)).st_size
+    return build_metadata(tags, mtime=MTIME, file_size=size, is_video=False, **kwargs)  # type: ignore[arg-type]
 
 
 # (file, dateTimeOriginal UTC, localDateTime, timeZone, (lat, lon) or None, make, orientation)
