@@ -41,7 +41,7 @@ class PoolSettings:
     size: int = 2
     timeout: float = 120.0  # per request
     max_requests: int = 500
-    max_rss: int = 400 * 1024 * 1024
+    max_rss: int = 256 * 1024 * 1024  # recycle above this (the box has 512 MB for everything)
     address_space: int = 0  # RLIMIT_AS per worker in bytes, 0 = none (libvips maps large virtual areas)
     nice: int = 10
     startup_timeout: float = 60.0
@@ -98,6 +98,7 @@ class WorkerPool:
     async def _spawn(self) -> _Worker:
         env = {**os.environ, "PYTHONPATH": _ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
         env.setdefault("VIPS_BLOCK_UNTRUSTED", "1")
+        env.setdefault("MALLOC_ARENA_MAX", "2")  # glibc keeps freed pixel buffers per thread otherwise
         env.pop("VIPS_UNLIMITED", None)
         process = await asyncio.create_subprocess_exec(
             "nice", "-n", str(self.settings.nice),
