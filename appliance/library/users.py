@@ -73,7 +73,10 @@ class UserService:
         if values:
             values.update(updated_at=iso(self.clock()), update_id=uuid7())
             await self.users.update(user_id, values)
-        return await self.get(user_id)
+        user = await self.users.get(user_id, with_deleted=True)
+        if user is None:
+            raise BadRequest("User not found")
+        return user
 
     async def preferences(self, user: UserRecord) -> dict[str, Any]:
         return merge_preferences(user.preferences_dict)
