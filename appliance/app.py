@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from types import ModuleType
 
 from aiohttp import web
@@ -56,8 +56,8 @@ async def _database_lifecycle(app: web.Application) -> AsyncIterator[None]:
     await services.db.close()
 
 
-def _component_context(component: Startable) -> Callable[[web.Application], Awaitable[AsyncIterator[None]]]:
+def _component_context(component: Startable) -> Callable[[web.Application], AsyncIterator[None]]:
     def context(app: web.Application) -> AsyncIterator[None]:
         return component(app[SERVICES])
 
-    return context  # type: ignore[return-value]
+    return context

@@ -13,6 +13,7 @@ answered as a duplicate.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
@@ -114,10 +115,8 @@ class UploadSink:
 
     async def abort(self) -> None:
         if self._pending is not None:
-            try:
+            with contextlib.suppress(Exception):  # the abort is what matters now
                 await self._pending
-            except Exception:  # noqa: BLE001 - the abort is what matters now
-                pass
             self._pending = None
         await asyncio.to_thread(self._writer.abort_blocking)
 

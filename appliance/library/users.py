@@ -51,7 +51,7 @@ class UserService:
         return user
 
     async def list_users(self) -> list[UserRecord]:
-        return await self.users.list()
+        return await self.users.list_all()
 
     async def update_me(self, context: AuthContext, changes: dict[str, Any]) -> UserRecord:
         values: dict[str, Any] = {}
@@ -163,4 +163,4 @@ class UserService:
         return user
 
     async def admin_list(self, with_deleted: bool) -> list[UserRecord]:
-        return await self.users.list(with_deleted=with_deleted)
+        return await self.users.list_all(with_deleted=with_deleted)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -159,7 +159,7 @@ async def test_client_that_disconnects_mid_upload_leaves_nothing(client: TestCli
 
 
 @pytest.fixture
-async def tiny_disk(tmp_path: Path) -> AsyncIterator[Path]:
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     """A 6 MB filesystem for the data folder, so a full disk is real, not simulated."""
     mount_point = tmp_path / "tiny"
     mount_point.mkdir()
