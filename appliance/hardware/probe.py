@@ -113,7 +113,8 @@ def probe(sysroot: Sysroot, profiles_dir: Path | None = None) -> HardwareInfo:
 
 
 def read_facts(sysroot: Sysroot) -> Facts:
-    cpuinfo = parse_cpuinfo(sysroot.read_text("proc/cpuinfo") or "")
+    cpuinfo_text = sysroot.read_text("proc/cpuinfo") or ""
+    cpuinfo = parse_cpuinfo(cpuinfo_text)
     dt_model = sysroot.read_line("proc/device-tree/model") or cpuinfo.get("Model")
     compatible = sysroot.read_text("proc/device-tree/compatible") or ""
     devices: list[str] = []
@@ -126,7 +127,7 @@ def read_facts(sysroot: Sysroot) -> Facts:
         dmi_vendor=sysroot.read_line("sys/class/dmi/id/sys_vendor"),
         dmi_product=sysroot.read_line("sys/class/dmi/id/product_name"),
         dmi_board=sysroot.read_line("sys/class/dmi/id/board_name"),
-        cpu_model=cpuinfo.get("model name") or cpuinfo.get("Hardware"),
+        cpu_model=cpuinfo.get("model name") or arm_cores(cpuinfo_text) or cpuinfo.get("Hardware"),
         cpu_cores=read_cpu_cores(sysroot, cpuinfo),
         memory_mb=read_memory_mb(sysroot),
         devices=tuple(devices),
@@ -147,6 +148,29 @@ def parse_cpuinfo(text: str) -> dict[str, str]:
         values.setdefault(key, value.strip())
     values["_processors"] = str(processors)
     return values
+
+
+# "CPU part" of Arm's own cores in /proc/cpuinfo (implementer 0x41).
+_ARM_PARTS = {
+    "0xd03": "Cortex-A53",
+    "0xd04": "Cortex-A35",
+    "0xd05": "Cortex-A55",
+    "0xd07": "Cortex-A57",
+    "0xd08": "Cortex-A72",
+    "0xd09": "Cortex-A73",
+    "0xd0b": "Cortex-A76",
+    "0xd0c": "Neoverse-N1",
+    "0xd41": "Cortex-A78",
+}
+
+
+def arm_cores(cpuinfo: str) -> str | None:
+    """``4x Cortex-A55 + 4x Cortex-A76`` from the per-core ``CPU part`` lines; None if not Arm."""
+    counts: dict[str, int] = {}
+    for part in re.findall(r"^CPU part\s*:\s*(0x[0-9a-f]+)", cpuinfo, re.MULTILINE):
+        name = _ARM_PARTS.get(part, f"Arm part {part}")
+        counts[name] = counts.get(name, 0) + 1
+    return " + ".join(f"{n}x {name}" for name, n in counts.items()) or None
 
 
 def read_arch(sysroot: Sysroot, cpuinfo: Mapping[str, str]) -> str | None:
@@ -250,9 +274,10 @@ def score_profile(profile: Profile, facts: Facts) -> tuple[int, str]:
     """The strongest rule of ``profile`` that ``facts`` satisfy, as (score, description)."""
     rules = profile.match
     candidates: list[tuple[int, str]] = []
+    model = facts.device_tree_model
     for needle in rules.device_tree_model:
-        if facts.device_tree_model and needle in facts.device_tree_model:
-            candidates.append((_SCORES["device_tree_model"], f"device-tree model {facts.device_tree_model!r}"))
+        if model and needle in model:
+            candidates.append((_SCORES["device_tree_model"], f"device-tree model {model!r}"))
     for needle in rules.device_tree_compatible:
         if needle in facts.device_tree_compatible:
             candidates.append((_SCORES["device_tree_compatible"], f"device-tree compatible {needle!r}"))
@@ -280,8 +305,14 @@ def _generic(facts: Facts, profiles: list[Profile]) -> tuple[Profile, str, bool]
         # Broken or partial sysroot: assume the machine we run on, and say so.
         arch = platform.machine()
         why += f" (architecture unreadable, assuming this machine's {arch})"
-    missing = [name for name, value in (("/proc/cpuinfo", facts.cpu_model or facts.arch),
-                                        ("/proc/meminfo", facts.memory_mb)) if value is None]
+    missing = [
+        name
+        for name, value in (
+            ("/proc/cpuinfo", facts.cpu_model or facts.arch),
+            ("/proc/meminfo", facts.memory_mb),
+        )
+        if value is None
+    ]
     if missing:
         why += "; missing or unreadable: " + ", ".join(missing)
     for profile in profiles:
