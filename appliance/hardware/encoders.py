@@ -205,7 +205,7 @@ def _v4l2_encoders(sysroot: Sysroot, nodes: list[str]) -> list[str]:
 # --- running ffmpeg -----------------------------------------------------------------------------------
 
 
-def test_encode_command(ffmpeg: str, encoder: str, device: str | None) -> list[str]:
+def trial_encode_command(ffmpeg: str, encoder: str, device: str | None) -> list[str]:
     """The test encode for ``encoder``: 5 frames of testsrc2 through the encoder's usual upload path."""
     family = family_of(encoder).name
     head = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error"]
@@ -269,8 +269,8 @@ def list_encoders(ffmpeg: str) -> set[str] | None:
     return names if done.returncode == 0 and names else None
 
 
-def run_test_encode(ffmpeg: str, encoder: str, device: str | None, timeout: float) -> EncoderProbe:
-    cmd = test_encode_command(ffmpeg, encoder, device)
+def run_trial_encode(ffmpeg: str, encoder: str, device: str | None, timeout: float) -> EncoderProbe:
+    cmd = trial_encode_command(ffmpeg, encoder, device)
     started = time.monotonic()
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
@@ -380,7 +380,7 @@ def _probe_one(
     if failure is not None:
         return EncoderProbe(name, False, failure, detail, "/" + node if node else None)
     device = sysroot.host_path(node) if node else None
-    result = run_test_encode(ffmpeg, name, device, timeout)
+    result = run_trial_encode(ffmpeg, name, device, timeout)
     if node and not sysroot.is_host:
         # The node came from a captured sysroot, the test encode ran against this machine's /dev.
         reason = f"{result.reason} (tested on this machine, not the captured board)"
