@@ -28,7 +28,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -344,7 +344,7 @@ def detect_encoders_blocking(
     for probe in probes:
         log.info("encoder %s: %s (%s)", probe.name, probe.status, probe.reason)
     log.info("encoders: using %s (%s)", chosen, version)
-    if cache_path is not None:
+    if cache_path is not None and _worth_caching(report):
         _save_cache(cache_path, report)
     return report
 
@@ -386,6 +386,11 @@ def _probe_one(
         reason = f"{result.reason} (tested on this machine, not the captured board)"
         return dataclasses.replace(result, reason=reason)
     return result
+
+
+def _worth_caching(report: EncoderReport) -> bool:
+    """A timeout may be a busy box and "nothing usable" a broken install: probe again next start."""
+    return report.chosen is not None and all(p.status is not Status.TIMEOUT for p in report.probes)
 
 
 def _load_cache(path: Path, key: str) -> EncoderReport | None:
@@ -436,15 +441,17 @@ class _Health:
     disabled_reason: str | None = None
 
 
-@dataclass
 class EncoderBreaker:
     """Per-encoder circuit breaker: a failing hardware encode falls back to software for that job, and
     ``threshold`` failures in a row disable the encoder until `reset` (after a re-probe or restart)."""
 
-    usable: Sequence[str]
-    software: str = SOFTWARE_ENCODER
-    threshold: int = 3
-    _health: dict[str, _Health] = field(default_factory=dict)
+    def __init__(
+        self, usable: Sequence[str], *, software: str = SOFTWARE_ENCODER, threshold: int = 3
+    ) -> None:
+        self.usable = tuple(usable)  # usable encoders in preference order (EncoderReport.usable())
+        self.software = software
+        self.threshold = threshold
+        self._health: dict[str, _Health] = {}
 
     def choose(self) -> str:
         """The encoder for the next job: the first usable one not disabled, else software."""

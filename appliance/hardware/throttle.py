@@ -136,7 +136,12 @@ class ThrottleGovernor:
             raise RuntimeError("ThrottleGovernor.run needs a HostMonitor")
         while True:
             # Reads a handful of small /proc and /sys files: microseconds, fine on the event loop.
-            self.update(self._monitor.sample(), self._clock())
+            try:
+                sample = self._monitor.sample()
+            except Exception:  # a surprise in a kernel file must not end throttling for good
+                log.exception("could not sample the host; keeping %s", self.state.name)
+            else:
+                self.update(sample, self._clock())
             await asyncio.sleep(interval)
 
     # --- inside ------------------------------------------------------------------------------------

@@ -351,3 +351,19 @@ async def test_breaker_encode_lets_a_software_failure_propagate() -> None:
 
     with pytest.raises(ValueError):
         await breaker.encode(attempt)
+
+
+def test_a_timeout_is_not_cached(fake_ffmpeg, gpu_box, tmp_path: Path) -> None:
+    fake_ffmpeg({"h264_qsv": (0, "", 30)})
+    info, root = gpu_box
+    cache = tmp_path / "encoders.json"
+    detect_encoders_blocking(info, root, ladder=["h264_qsv"], cache_path=cache, encode_timeout=0.5)
+    assert not cache.exists()
+
+
+def test_nothing_usable_is_not_cached(fake_ffmpeg, gpu_box, tmp_path: Path) -> None:
+    fake_ffmpeg({"libx264": (1, "Unknown encoder 'libx264'\n")})
+    info, root = gpu_box
+    cache = tmp_path / "encoders.json"
+    report = detect_encoders_blocking(info, root, ladder=["libx264"], cache_path=cache)
+    assert report.chosen is None and not cache.exists()

@@ -218,3 +218,25 @@ async def test_run_needs_a_monitor(box: Box) -> None:
 
 def test_update_takes_a_plain_sample(box: Box) -> None:
     assert box.governor.update(HostSample(), 0.0) is State.RUN
+
+
+async def test_run_survives_a_failing_sample(box: Box) -> None:
+    class Flaky:
+        calls = 0
+
+        def sample(self) -> HostSample:
+            self.calls += 1
+            if self.calls == 1:
+                raise ValueError("odd kernel file")
+            return box.monitor.sample()
+
+    box.set_temp(90)
+    governor = ThrottleGovernor(box.info.profile, monitor=Flaky(), clock=lambda: box.now)  # type: ignore[arg-type]
+    paused = asyncio.Event()
+    governor.add_listener(lambda old, new, why: paused.set())
+    task = asyncio.create_task(governor.run(interval=0))
+    await paused.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert governor.state is State.PAUSE
