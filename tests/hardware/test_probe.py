@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -12,77 +13,47 @@ from appliance.hardware.sysroot import Sysroot
 
 from .conftest import BOARDS, HW_PROFILES
 
-# board → (board id, profile, model, arch, cores, memory class, thumbnails, videos, encoder ladder)
+
+class Expected(NamedTuple):
+    board_id: str
+    profile: str
+    model: str
+    arch: str
+    cores: int
+    memory_class: str
+    thumbnails: int
+    videos: int
+    ladder: tuple[str, ...]
+
+
+SW = ("libx264",)
+V4L2 = ("h264_v4l2m2m", "libx264")
 EXPECTED = {
-    "rpi-zero-2w": (
-        "rpi-zero-2w",
-        "rpi-zero-2w",
-        "Raspberry Pi Zero 2 W Rev 1.0",
-        "aarch64",
-        4,
-        "tiny",
-        1,
-        1,
-        ("libx264",),
+    "rpi-zero-2w": Expected(
+        "rpi-zero-2w", "rpi-zero-2w", "Raspberry Pi Zero 2 W Rev 1.0", "aarch64", 4, "tiny", 1, 1, SW,
     ),
-    "rpi-3b": (
-        "rpi-3b",
-        "rpi-3b",
-        "Raspberry Pi 3 Model B Plus Rev 1.3",
-        "aarch64",
-        4,
-        "small",
-        1,
-        1,
-        ("h264_v4l2m2m", "libx264"),
+    "rpi-3b": Expected(
+        "rpi-3b", "rpi-3b", "Raspberry Pi 3 Model B Plus Rev 1.3", "aarch64", 4, "small", 1, 1, V4L2,
     ),
-    "rpi-4b": (
-        "rpi-4b",
-        "rpi-4b",
-        "Raspberry Pi 4 Model B Rev 1.5",
-        "aarch64",
-        4,
-        "medium",
-        2,
-        1,
-        ("h264_v4l2m2m", "libx264"),
+    "rpi-4b": Expected(
+        "rpi-4b", "rpi-4b", "Raspberry Pi 4 Model B Rev 1.5", "aarch64", 4, "medium", 2, 1, V4L2,
     ),
-    "rpi-5": ("rpi-5", "rpi-5", "Raspberry Pi 5 Model B Rev 1.0", "aarch64", 4, "large", 3, 1, ("libx264",)),
-    "rk3588": ("rk3588", "rk3588", "Orange Pi 5", "aarch64", 8, "large", 4, 2, ("h264_rkmpp", "libx264")),
-    "intel-n100": (
-        "intel-n100",
-        "intel-n100",
-        "AZW EQ12 (Intel(R) N100)",
-        "x86_64",
-        4,
-        "large",
-        3,
-        1,
+    "rpi-5": Expected("rpi-5", "rpi-5", "Raspberry Pi 5 Model B Rev 1.0", "aarch64", 4, "large", 3, 1, SW),
+    "rk3588": Expected(
+        "rk3588", "rk3588", "Orange Pi 5", "aarch64", 8, "large", 4, 2, ("h264_rkmpp", "libx264"),
+    ),
+    "intel-n100": Expected(
+        "intel-n100", "intel-n100", "AZW EQ12 (Intel(R) N100)", "x86_64", 4, "large", 3, 1,
         ("h264_qsv", "h264_vaapi", "libx264"),
     ),
-    "generic-x86-64": (
-        "unknown",
-        "generic-x86-64",
-        "Dell Inc. OptiPlex 3050 (Intel(R) Core(TM) i5-7500T CPU @ 2.70GHz)",
-        "x86_64",
-        4,
-        "large",
-        2,
-        1,
-        ("h264_nvenc", "h264_qsv", "h264_vaapi", "libx264"),
+    "generic-x86-64": Expected(
+        "unknown", "generic-x86-64", "Dell Inc. OptiPlex 3050 (Intel(R) Core(TM) i5-7500T CPU @ 2.70GHz)",
+        "x86_64", 4, "large", 2, 1, ("h264_nvenc", "h264_qsv", "h264_vaapi", "libx264"),
     ),
-    "generic-arm64": (
-        "unknown",
-        "generic-arm64",
-        "Pine64 RockPro64 v2.1",
-        "aarch64",
-        6,
-        "medium",
-        1,
-        1,
-        ("libx264",),
+    "generic-arm64": Expected(
+        "unknown", "generic-arm64", "Pine64 RockPro64 v2.1", "aarch64", 6, "medium", 1, 1, SW,
     ),
-}
+}  # fmt: skip
 
 
 def test_every_profile_folder_has_an_expectation() -> None:
@@ -92,12 +63,17 @@ def test_every_profile_folder_has_an_expectation() -> None:
 @pytest.mark.parametrize("board", BOARDS)
 def test_captured_sysroot_yields_its_board_and_profile(board: str) -> None:
     info = probe(Sysroot(HW_PROFILES / board / "sysroot"))
-    board_id, profile, model, arch, cores, mem_class, thumbs, videos, ladder = EXPECTED[board]
-    assert (info.board_id, info.profile.id, info.model, info.arch) == (board_id, profile, model, arch)
-    assert (info.cpu_cores, info.memory_class) == (cores, mem_class)
-    assert info.concurrency["thumbnailGeneration"] == thumbs
-    assert info.concurrency["videoConversion"] == videos
-    assert info.encoder_ladder == ladder
+    want = EXPECTED[board]
+    assert (info.board_id, info.profile.id, info.model, info.arch) == (
+        want.board_id,
+        want.profile,
+        want.model,
+        want.arch,
+    )
+    assert (info.cpu_cores, info.memory_class) == (want.cores, want.memory_class)
+    assert info.concurrency["thumbnailGeneration"] == want.thumbnails
+    assert info.concurrency["videoConversion"] == want.videos
+    assert info.encoder_ladder == want.ladder
     assert info.fallback is board.startswith("generic")
     assert info.reason
 
