@@ -43,6 +43,8 @@ TEST_INPUT = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10"]
 TEST_SECONDS = "0.5"
 DEFAULT_TIMEOUT_S = 20.0
 T = TypeVar("T")
+# (ffmpeg, encoder, device or None) -> argv of a short encode that exits 0 when the encoder works.
+CommandBuilder = Callable[[str, str, "str | None"], list[str]]
 
 
 class Status(enum.StrEnum):
@@ -269,8 +271,14 @@ def list_encoders(ffmpeg: str) -> set[str] | None:
     return names if done.returncode == 0 and names else None
 
 
-def run_trial_encode(ffmpeg: str, encoder: str, device: str | None, timeout: float) -> EncoderProbe:
-    cmd = trial_encode_command(ffmpeg, encoder, device)
+def run_trial_encode(
+    ffmpeg: str,
+    encoder: str,
+    device: str | None,
+    timeout: float,
+    command: CommandBuilder | None = None,
+) -> EncoderProbe:
+    cmd = (command or trial_encode_command)(ffmpeg, encoder, device)
     started = time.monotonic()
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
@@ -318,11 +326,13 @@ def detect_encoders_blocking(
     cache_path: Path | None = None,
     ladder: Sequence[str] | None = None,
     encode_timeout: float = DEFAULT_TIMEOUT_S,
+    command: CommandBuilder | None = None,
 ) -> EncoderReport:
     """Probe the profile's encoder ladder (or ``ladder``) and choose the first usable encoder.
 
     ``ffmpeg`` is a path or a name looked up on PATH. With ``cache_path``, a previous result with the same
-    fingerprint is returned without running anything but ``ffmpeg -version``.
+    fingerprint is returned without running anything but ``ffmpeg -version``. ``command`` replaces the
+    built-in test encode (`trial_encode_command`), e.g. with media's production pipeline on a short clip.
     """
     names = candidates(ladder if ladder is not None else info.encoder_ladder)
     binary = shutil.which(ffmpeg) or ffmpeg
@@ -338,7 +348,7 @@ def detect_encoders_blocking(
         probes = tuple(EncoderProbe(n, False, Status.NO_FFMPEG, why) for n in names)
         return EncoderReport(probes, None, key, None)
     built = list_encoders(binary)
-    probes = tuple(_probe_one(binary, name, sysroot, built, encode_timeout) for name in names)
+    probes = tuple(_probe_one(binary, name, sysroot, built, encode_timeout, command) for name in names)
     chosen = next((p.name for p in probes if p.usable), None)
     report = EncoderReport(probes, chosen, key, version)
     for probe in probes:
@@ -357,6 +367,7 @@ async def detect_encoders(
     cache_path: Path | None = None,
     ladder: Sequence[str] | None = None,
     encode_timeout: float = DEFAULT_TIMEOUT_S,
+    command: CommandBuilder | None = None,
 ) -> EncoderReport:
     """`detect_encoders_blocking` in a worker thread (for start-up inside the event loop)."""
     return await asyncio.to_thread(
@@ -367,11 +378,17 @@ async def detect_encoders(
         cache_path=cache_path,
         ladder=ladder,
         encode_timeout=encode_timeout,
+        command=command,
     )
 
 
 def _probe_one(
-    ffmpeg: str, name: str, sysroot: Sysroot, built: set[str] | None, timeout: float
+    ffmpeg: str,
+    name: str,
+    sysroot: Sysroot,
+    built: set[str] | None,
+    timeout: float,
+    command: CommandBuilder | None,
 ) -> EncoderProbe:
     if built is not None and name not in built:
         why = "not built into this ffmpeg (ffmpeg -encoders)"
@@ -380,7 +397,7 @@ def _probe_one(
     if failure is not None:
         return EncoderProbe(name, False, failure, detail, "/" + node if node else None)
     device = sysroot.host_path(node) if node else None
-    result = run_trial_encode(ffmpeg, name, device, timeout)
+    result = run_trial_encode(ffmpeg, name, device, timeout, command)
     if node and not sysroot.is_host:
         # The node came from a captured sysroot, the test encode ran against this machine's /dev.
         reason = f"{result.reason} (tested on this machine, not the captured board)"

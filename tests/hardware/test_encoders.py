@@ -367,3 +367,16 @@ def test_nothing_usable_is_not_cached(fake_ffmpeg, gpu_box, tmp_path: Path) -> N
     cache = tmp_path / "encoders.json"
     report = detect_encoders_blocking(info, root, ladder=["libx264"], cache_path=cache)
     assert report.chosen is None and not cache.exists()
+
+
+def test_media_can_supply_its_own_test_encode(fake_ffmpeg, gpu_box) -> None:
+    fake = fake_ffmpeg({})
+    info, root = gpu_box
+
+    def production(ffmpeg: str, encoder: str, device: str | None) -> list[str]:
+        source = ["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-t", "2"]
+        return [ffmpeg, *source, "-vf", "scale=-2:720", "-c:v", encoder, "-f", "null", "-"]
+
+    report = detect_encoders_blocking(info, root, ladder=["libx264"], command=production)
+    assert report.chosen == "libx264"
+    assert "scale=-2:720" in fake.calls()[-1]
