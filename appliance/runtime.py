@@ -67,8 +67,19 @@ async def trash_purger(services: Services) -> AsyncIterator[None]:
         await task
 
 
+async def hardware(services: Services) -> AsyncIterator[None]:
+    """Probe the board, start the throttle governor and detect video encoders in the background."""
+    from appliance.hardware.service import HardwareService
+
+    part = HardwareService(services.settings.sysroot, services.settings.data_dir / "cache")
+    services.extras["hardware"] = part
+    await part.start()
+    yield
+    await part.stop()
+
+
 def default_components(settings: Settings) -> list[Startable]:
-    components: list[Startable] = [trash_purger]
+    components: list[Startable] = [hardware, trash_purger]
     return components
 
 
