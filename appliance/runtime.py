@@ -68,14 +68,23 @@ async def trash_purger(services: Services) -> AsyncIterator[None]:
 
 
 async def hardware(services: Services) -> AsyncIterator[None]:
-    """Probe the board, start the throttle governor and detect video encoders in the background."""
+    """Probe the board, start the throttle governor and detect video encoders, off the start-up path:
+    the API answers first, the hardware facts join a moment later."""
     from appliance.hardware.service import HardwareService
 
-    part = HardwareService(services.settings.sysroot, services.settings.data_dir / "cache")
-    services.extras["hardware"] = part
-    await part.start()
+    async def start() -> HardwareService:
+        part = await asyncio.to_thread(HardwareService, services.settings.sysroot,
+                                       services.settings.data_dir / "cache")
+        await part.start()
+        services.extras["hardware"] = part
+        return part
+
+    starting = asyncio.create_task(start())
     yield
-    await part.stop()
+    if not starting.done():
+        starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await (await starting).stop()
 
 
 def default_components(settings: Settings) -> list[Startable]:
