@@ -72,10 +72,40 @@ class JobSystem:
         await self.exiftool.close()
 
 
+def hardware_concurrency(services: Services, fallback: ConcurrencyProvider) -> ConcurrencyProvider:
+    """The hardware governor's numbers once `services.extras["hardware"]` is up (it starts after the API),
+    Immich's core-bounded defaults until then."""
+
+    def provider(queue: str) -> int:
+        hardware = services.extras.get("hardware")
+        return hardware.concurrency_for(queue) if hardware is not None else fallback(queue)
+
+    return provider
+
+
+def hardware_encoder(services: Services) -> Callable[[], video.VideoEncoder]:
+    """The hardware layer's choice when it offers one (`video_encoder()` → VideoEncoder), else libx264."""
+
+    def choose() -> video.VideoEncoder:
+        hardware = services.extras.get("hardware")
+        offer = getattr(hardware, "video_encoder", None)
+        encoder = offer() if callable(offer) else None
+        return encoder if isinstance(encoder, video.VideoEncoder) else video.SOFTWARE_H264
+
+    return choose
+
+
 async def job_component(services: Services) -> AsyncIterator[None]:
     """The runtime's Startable: build, register as `services.extras["jobs"]`, start; stop on shutdown.
     New uploads wake the runner at once through the ingest service's listeners."""
-    system = JobSystem(services.db, services.settings.data_dir, ingest=services.ingest, clock=services.clock)
+    system = JobSystem(
+        services.db,
+        services.settings.data_dir,
+        ingest=services.ingest,
+        clock=services.clock,
+        concurrency=hardware_concurrency(services, default_concurrency(os.cpu_count())),
+        encoder=hardware_encoder(services),
+    )
     services.extras["jobs"] = system
 
     def wake(owner_id: str, asset_id: str) -> None:
