@@ -6,10 +6,11 @@ from typing import Literal
 
 from aiohttp import web
 
-from appliance.api.common import Dto, as_json, body, no_content, query, services
+from appliance.api.common import Dto, as_json, auth, body, no_content, query, services
 from appliance.api.routing import Router
 from appliance.errors import BadRequest
 from appliance.jobs.service import JobService
+from appliance.library.access import UPDATE
 
 router = Router()
 
@@ -32,6 +33,11 @@ class QueueUpdateDto(Dto):
 
 class QueueDeleteDto(Dto):
     failed: bool = False
+
+
+class AssetJobsDto(Dto):
+    assetIds: list[str]
+    name: str
 
 
 class QueueJobsQuery(Dto):
@@ -62,6 +68,17 @@ async def run_queue_command_legacy(request: web.Request) -> web.Response:
 async def create_job(request: web.Request) -> web.Response:
     dto = await body(request, JobCreateDto)
     await job_service(request).create_manual_job(dto.name)
+    return no_content()
+
+
+@router.post("/assets/jobs", permission="asset.update")
+async def run_asset_jobs(request: web.Request) -> web.Response:
+    dto = await body(request, AssetJobsDto)
+    svc = services(request)
+    allowed = await svc.access.asset_ids(auth(request), dto.assetIds, UPDATE)
+    if len(allowed) != len(set(dto.assetIds)):
+        raise BadRequest("Not found or no asset.update access")
+    await job_service(request).run_asset_jobs(list(dict.fromkeys(dto.assetIds)), dto.name)
     return no_content()
 
 

@@ -11,6 +11,7 @@ from appliance.errors import BadRequest
 from appliance.jobs.queues import (
     METADATA,
     PRIORITY_BACKLOG,
+    PRIORITY_UPLOAD,
     QUEUE_NAMES,
     SIDECAR,
     THUMBNAILS,
@@ -31,6 +32,14 @@ _START_WORK = {
     SIDECAR: ("sidecar", "SidecarCheck", "sidecar"),
 }
 _BATCH = 1000
+
+# `POST /assets/jobs` (AssetJobName) → (queue, job name, dedupe prefix); refresh-faces has no job here yet.
+ASSET_JOBS = {
+    "refresh-metadata": (METADATA, "AssetExtractMetadata", "metadata"),
+    "regenerate-thumbnail": (THUMBNAILS, "AssetGenerateThumbnails", "thumbs"),
+    "transcode-video": (VIDEO, "AssetEncodeVideo", "video"),
+    "refresh-faces": None,
+}
 
 
 class JobService:
@@ -123,6 +132,24 @@ class JobService:
                     )
         self.runner.notify()
         return len(ids)
+
+    async def run_asset_jobs(self, asset_ids: list[str], name: str) -> None:
+        """`POST /assets/jobs`: a user asked for these assets again, so they go before any backlog.
+        The caller has checked access to every id."""
+        if name not in ASSET_JOBS:
+            raise BadRequest(f"name must be one of the following values: {', '.join(ASSET_JOBS)}")
+        work = ASSET_JOBS[name]
+        if work is None:
+            return
+        queue, job_name, prefix = work
+        now = self._now()
+        async with self.db.transaction() as conn:
+            for asset_id in asset_ids:
+                await job_sql.enqueue(
+                    conn, queue=queue, name=job_name, payload={"id": asset_id, "source": "user"}, now=now,
+                    priority=PRIORITY_UPLOAD, dedupe_key=f"{prefix}:{asset_id}",
+                )
+        self.runner.notify()
 
     async def empty(self, name: str, *, failed: bool) -> int:
         """Drop waiting (and delayed) jobs, or with `failed` the failed ones. Running jobs finish."""

@@ -136,3 +136,21 @@ async def _idle(services: Services) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+async def test_a_user_can_ask_for_new_thumbnails_of_their_own_assets_only(
+    client: TestClient, services: Services, admin: Caller, alice: Caller, test_assets: Path
+) -> None:
+    data = (test_assets / "albums/nature/silver_fir.jpg").read_bytes()
+    status, created = await upload(client, alice, data, "silver_fir.jpg")
+    assert status == 201
+    await wait_for(lambda: _idle(services))
+    mine = await client.post("/api/assets/jobs", json={"assetIds": [created["id"]], "name": "regenerate-thumbnail"},
+                             headers=alice.headers)
+    assert mine.status == 204
+    await wait_for(lambda: _idle(services))
+    counts = (await (await client.get("/api/jobs", headers=admin.headers)).json())["thumbnailGeneration"]
+    assert counts["jobCounts"]["completed"] == 2
+    theirs = await client.post("/api/assets/jobs", json={"assetIds": [created["id"]], "name": "refresh-metadata"},
+                               headers=admin.headers)
+    assert theirs.status == 400
