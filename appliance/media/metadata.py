@@ -511,6 +511,9 @@ class ExifTool:
                 log.warning("exiftool failed (%s); restarting it", type(err).__name__)
                 await self._kill()
                 raise ToolFailed(f"exiftool timed out or died after {self.timeout:.0f}s") from err
+            except asyncio.CancelledError:
+                await self._kill()  # its answer would arrive for the next caller: start afresh
+                raise
             return raw[: -len(marker)].decode("utf-8", "replace")
 
     async def _kill(self) -> None:
