@@ -88,6 +88,10 @@ async def test_paused_metadata_queue_holds_an_upload_until_resumed_then_thumbnai
     assert counts["jobCounts"]["paused"] == 1
     missing = await client.get(f"/api/assets/{asset_id}/thumbnail", headers=admin.headers)
     assert missing.status == 404
+    listed = await client.get("/api/queues/metadataExtraction/jobs?status=waiting", headers=admin.headers)
+    jobs = await listed.json()
+    assert_matches("QueueJobResponseDto[]", jobs)
+    assert [(job["name"], job["data"]["id"]) for job in jobs] == [("AssetExtractMetadata", asset_id)]
 
     response = await client.put("/api/queues/metadataExtraction", json={"isPaused": False}, headers=admin.headers)
     assert (await response.json())["isPaused"] is False
