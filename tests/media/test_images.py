@@ -170,3 +170,36 @@ def test_a_100_megapixel_png_bomb_is_refused_before_decoding(tmp_path: Path) -> 
 def test_thumbhash_round_trips_as_base64(test_assets: Path, tmp_path: Path) -> None:
     result = render_image_blocking(test_assets / "formats/webp/denali.webp", outputs(tmp_path))
     assert base64.b64decode(result.thumbhash_b64) == result.thumbhash
+
+
+def _generated(kind: str, path: Path) -> Path:
+    from PIL import Image
+
+    scene = pyvips.Image.xyz(640, 480)
+    rgb = (scene[0] / 3).bandjoin([scene[1] / 2, (scene[0] + scene[1]) / 5]).cast("uchar")
+    if kind == "tiff":
+        rgb.tiffsave(str(path), compression="deflate")
+    elif kind == "gif":
+        frames = [Image.new("RGB", (640, 480), (40 * n, 90, 200)) for n in range(3)]
+        frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    elif kind == "png16":
+        (rgb.cast("ushort") * 256).copy(interpretation="rgb16").pngsave(str(path))
+    elif kind == "cmyk":
+        Image.new("CMYK", (640, 480), (0, 128, 255, 0)).save(path, "JPEG")
+    elif kind == "grey-alpha":
+        rgb[0].bandjoin(scene[0].cast("uchar")).copy(interpretation="b-w").pngsave(str(path))
+    return path
+
+
+@pytest.mark.parametrize(("kind", "name"), [
+    ("tiff", "scan.tif"), ("gif", "anim.gif"), ("png16", "deep.png"), ("cmyk", "print.jpg"), ("grey-alpha", "mask.png"),
+])
+def test_generated_formats_come_out_as_8_bit_srgb(tmp_path: Path, kind: str, name: str) -> None:
+    source = _generated(kind, tmp_path / name)
+    result = render_image_blocking(source, outputs(tmp_path / "out"))
+    assert (result.width, result.height) == (640, 480)
+    preview = pyvips.Image.new_from_file(str(tmp_path / "out/preview.jpeg"))
+    thumb = pyvips.Image.new_from_file(str(tmp_path / "out/thumbnail.webp"))
+    assert (preview.width, preview.height, preview.bands, preview.format) == (640, 480, 3, "uchar")
+    assert (thumb.width, thumb.height) == (333, 250)
+    assert thumb.format == "uchar" and thumb.bands in (3, 4)
