@@ -42,7 +42,10 @@ class PoolSettings:
     timeout: float = 120.0  # per request
     max_requests: int = 500
     max_rss: int = 256 * 1024 * 1024  # recycle above this (the box has 512 MB for everything)
-    address_space: int = 0  # RLIMIT_AS per worker in bytes, 0 = none (libvips maps large virtual areas)
+    # RLIMIT_AS per worker (0 = none). A full-frame decode (HEIF/AVIF/JXL have no shrink-on-load; a 20 MP
+    # 10-bit AVIF takes ~570 MB in libheif + libaom) then fails as "too large" instead of pushing a 512 MB box
+    # into the OOM killer. 768 MiB of address space keeps a worker under ~450 MB resident.
+    address_space: int = 768 * 1024 * 1024
     nice: int = 10
     startup_timeout: float = 60.0
 

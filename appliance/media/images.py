@@ -151,6 +151,8 @@ def _load(source: Path, size: int, limits: ImageLimits) -> tuple[pyvips.Image, i
         image = pyvips.Image.thumbnail_source(pyvips.Source.new_from_file(str(source)), box_w, **options)
         image = _to_srgb8(image).copy_memory()
     except pyvips.Error as err:
+        if _out_of_memory(err):
+            raise MediaTooLarge(f"not enough memory to decode {width}x{height}: {_vips_message(err)}") from err
         # libvips read the header but not the pixels: a damaged file, or a codec variant the system library
         # lacks (Debian's libjxl 0.7 fails on some 16-bit JXL). Pillow's own decoders get one try.
         return _load_with_pillow(source, size, limits, err, header_ok=True)
@@ -254,6 +256,8 @@ def _shrink(image: pyvips.Image, size: int) -> pyvips.Image:
 def _save(image: pyvips.Image, spec: OutputSpec) -> None:
     """Write next to the target and rename: a reader never sees half a file (no fsync: regenerable)."""
     spec.path.parent.mkdir(parents=True, exist_ok=True)
+    if spec.path.exists() and not spec.path.is_file():
+        raise MediaError(f"refusing to replace {spec.path}: not a regular file")
     temp = spec.path.with_name(f".{spec.path.name}.{os.getpid()}.tmp")
     try:
         if spec.format == "jpeg":
@@ -297,6 +301,11 @@ def _check_pixels(width: int, height: int, limits: ImageLimits) -> None:
             f"image is {width}x{height} ({width * height / 1e6:.0f} MP),"
             f" over the {limits.max_pixels / 1e6:.0f} MP limit"
         )
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    text = str(getattr(err, "detail", "") or err).lower()
+    return any(mark in text for mark in ("memory allocation", "cannot allocate memory", "out of memory"))
 
 
 def _vips_message(err: BaseException) -> str:

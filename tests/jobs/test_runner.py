@@ -18,7 +18,7 @@ from appliance import clock as clocks
 from appliance.jobs.queues import default_concurrency
 from appliance.jobs.runner import JobRunner
 from appliance.jobs.workers import PoolSettings, WorkerFailed, WorkerPool
-from appliance.media.errors import CorruptMedia
+from appliance.media.errors import CorruptMedia, MediaTooLarge
 from appliance.storage import jobs as job_sql
 from appliance.storage.db import Database
 
@@ -224,7 +224,7 @@ async def test_a_crashing_decoder_fails_the_request_not_the_server() -> None:
 
 async def test_workers_are_recycled_so_memory_stays_bounded(test_assets: Path, tmp_path: Path) -> None:
     limit = 300 * 1024 * 1024
-    pool = WorkerPool(PoolSettings(size=1, max_rss=limit, max_requests=2))
+    pool = WorkerPool(PoolSettings(size=1, max_rss=limit, max_requests=2, address_space=0))
     try:
         pids: list[int] = []
         for n in range(4):
@@ -235,5 +235,25 @@ async def test_workers_are_recycled_so_memory_stays_bounded(test_assets: Path, t
             pids.extend(p for p in pool.pids if p not in pids)
             assert all(w.rss() < limit for w in pool._all)  # noqa: SLF001 - no worker left bloated
         assert len(pids) == 2  # replaced after two requests
+    finally:
+        await pool.close()
+
+
+async def test_a_decode_too_big_for_the_workers_memory_limit_fails_cleanly(test_assets: Path, tmp_path: Path) -> None:
+    """A 20 MP 10-bit AVIF needs ~570 MB to decode (libheif + libaom). Under a 640 MiB address-space limit the
+    request fails with a reason (an allocation error, or the worker dying) and the next file is fine."""
+    pool = WorkerPool(PoolSettings(size=1, address_space=640 * 1024 * 1024))
+    try:
+        with pytest.raises((MediaTooLarge, CorruptMedia, WorkerFailed)) as raised:
+            await pool.request({
+                "op": "render", "source": str(test_assets / "formats/avif/10bit-HDR-P3-nclx.avif"),
+                "outputs": [{"path": str(tmp_path / "big.jpeg"), "size": 1440, "format": "jpeg"}],
+            })
+        assert str(raised.value)
+        answer = await pool.request({
+            "op": "render", "source": str(test_assets / "formats/heic/IMG_2682.heic"),
+            "outputs": [{"path": str(tmp_path / "next.jpeg"), "size": 1440, "format": "jpeg"}],
+        })
+        assert (answer["width"], answer["height"]) == (4032, 3024)
     finally:
         await pool.close()
