@@ -14,11 +14,13 @@ from appliance.library.auth import AuthService
 from appliance.library.ingest import IngestService
 from appliance.library.search import SearchService
 from appliance.library.server import ServerService
+from appliance.library.sync import SyncService
 from appliance.library.users import UserService
 from appliance.storage.albums import AlbumRepository
 from appliance.storage.assets import AssetRepository
 from appliance.storage.db import Database
 from appliance.storage.files import MediaStore
+from appliance.storage.sync import SyncRepository
 from appliance.storage.users import ApiKeyRepository, SessionRepository, UserRepository
 
 
@@ -36,6 +38,7 @@ class Services:
     albums: AlbumService
     search: SearchService
     server: ServerService
+    sync: SyncService
     # optional parts (jobs, hardware, discovery...) register themselves here by name
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -63,4 +66,5 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
         albums=AlbumService(db, album_repo, user_repo, access, clock),
         search=SearchService(asset_repo, assets),
         server=ServerService(settings.data_dir, user_repo, asset_repo, trash_days=settings.trash_days),
+        sync=SyncService(SyncRepository(db), clock),
     )

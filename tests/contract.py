@@ -10,7 +10,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-DTOS_FILE = Path(__file__).resolve().parent.parent.parent / "shared" / "design" / "immich-dtos.json"
+
+def _find_dtos() -> Path:
+    """../shared/design/immich-dtos.json from the checkout, also from a worktree one level deeper."""
+    for folder in Path(__file__).resolve().parents:
+        candidate = folder / "shared" / "design" / "immich-dtos.json"
+        if candidate.is_file():
+            return candidate
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "design" / "immich-dtos.json"
+
+
+DTOS_FILE = _find_dtos()
 ISO_ZONED = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

@@ -306,6 +306,11 @@ class AlbumService:
                 "INSERT INTO album_user_audit (id, album_id, user_id, deleted_at) VALUES (?, ?, ?, ?)",
                 (uuid7(), album_id, user_id, now),
             )
+            # the removed user no longer sees the album: their app drops it
+            await conn.execute(
+                "INSERT INTO album_audit (id, album_id, user_id, deleted_at) VALUES (?, ?, ?, ?)",
+                (uuid7(), album_id, user_id, now),
+            )
             await self.albums.remove_user(conn, album_id, user_id)
 
     async def statistics(self, context: AuthContext) -> dict[str, int]:

@@ -215,10 +215,12 @@ class AssetService:
                     "INSERT INTO asset_audit (id, asset_id, owner_id, deleted_at) VALUES (?, ?, ?, ?)",
                     (uuid7(), asset.id, asset.owner_id, now),
                 )
-                await conn.execute(
-                    "INSERT INTO album_asset_audit (id, album_id, asset_id, deleted_at)"
-                    " SELECT ?, album_id, asset_id, ? FROM album_assets WHERE asset_id = ?",
-                    (uuid7(), now, asset.id),
+                async with conn.execute("SELECT album_id FROM album_assets WHERE asset_id = ?", (asset.id,)) as cur:
+                    album_ids = [row[0] for row in await cur.fetchall()]
+                # one audit row per album link, each with its own id (the id is the key)
+                await conn.executemany(
+                    "INSERT INTO album_asset_audit (id, album_id, asset_id, deleted_at) VALUES (?, ?, ?, ?)",
+                    [(uuid7(), album_id, asset.id, now) for album_id in album_ids],
                 )
                 await self.assets.delete(conn, asset.id)
                 await self.users.add_usage(conn, asset.owner_id, -asset.file_size)
