@@ -8,7 +8,7 @@ from types import ModuleType
 
 from aiohttp import web
 
-from appliance.api import albums, assets, auth, search, server, sync, users
+from appliance.api import albums, asset_metadata, assets, auth, search, server, sync, users
 from appliance.api.common import SERVICES, as_json
 from appliance.api.middleware import errors_middleware, guarded
 from appliance.api.routing import Router
@@ -16,7 +16,8 @@ from appliance.services import Services
 
 log = logging.getLogger(__name__)
 
-API_MODULES: list[ModuleType] = [server, auth, users, assets, albums, search, sync]
+# asset_metadata before assets: its static /assets/metadata must win over /assets/{id}
+API_MODULES: list[ModuleType] = [server, auth, users, asset_metadata, assets, albums, search, sync]
 
 # Parts that run beside the HTTP server (job runner, mDNS, notify...). Each gets the services on start.
 Startable = Callable[[Services], AsyncIterator[None]]

@@ -12,6 +12,7 @@ from appliance.library.albums import AlbumService
 from appliance.library.assets import AssetService
 from appliance.library.auth import AuthService
 from appliance.library.ingest import IngestService
+from appliance.library.metadata import AssetMetadataService
 from appliance.library.search import SearchService
 from appliance.library.server import ServerService
 from appliance.library.sync import SyncService
@@ -20,6 +21,7 @@ from appliance.storage.albums import AlbumRepository
 from appliance.storage.assets import AssetRepository
 from appliance.storage.db import Database
 from appliance.storage.files import MediaStore
+from appliance.storage.metadata import MetadataRepository
 from appliance.storage.sync import SyncRepository
 from appliance.storage.users import ApiKeyRepository, SessionRepository, UserRepository
 
@@ -39,6 +41,7 @@ class Services:
     search: SearchService
     server: ServerService
     sync: SyncService
+    metadata: AssetMetadataService
     # optional parts (jobs, hardware, discovery...) register themselves here by name
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -67,4 +70,5 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
         search=SearchService(asset_repo, assets),
         server=ServerService(settings.data_dir, user_repo, asset_repo, trash_days=settings.trash_days),
         sync=SyncService(SyncRepository(db), clock),
+        metadata=AssetMetadataService(MetadataRepository(db), access, clock),
     )

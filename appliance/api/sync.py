@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
+import orjson
 from aiohttp import web
 
 from appliance.api.common import CORRELATION_ID, Dto, RequestValidationError, as_json, auth, body, services
@@ -30,7 +30,8 @@ class SyncAckDeleteDto(Dto):
 
 
 def _encode(lines: list[dict[str, object]]) -> bytes:
-    return "".join(json.dumps(line, separators=(",", ":"), ensure_ascii=False) + "\n" for line in lines).encode()
+    # orjson: a 100k-asset first sync is ~200k lines, and the stdlib encoder was most of its time
+    return b"".join(orjson.dumps(line) + b"\n" for line in lines)
 
 
 @router.post("/sync/stream", permission="sync.stream")

@@ -27,7 +27,7 @@ from appliance.library.auth import AuthContext
 from appliance.storage.records import SessionRecord
 from appliance.storage.sync import FEEDS, PAGE, Feed, SyncRepository
 
-Row = sqlite3.Row
+Row = dict[str, Any]  # a result row as {column: value}, paging columns left out
 Line = dict[str, Any]
 
 # How long delete history is kept, and how old a checkpoint may be before the app must start over.
@@ -92,29 +92,13 @@ def b64(value: bytes | None) -> str | None:
     return base64.b64encode(value).decode() if value is not None else None
 
 
-def asset_v2(row: Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "ownerId": row["owner_id"],
-        "originalFileName": row["original_file_name"],
-        "checksum": b64(bytes(row["checksum"])),
-        "thumbhash": b64(bytes(row["thumbhash"])) if row["thumbhash"] is not None else None,
-        "type": row["type"],
-        "visibility": row["visibility"],
-        "isFavorite": bool(row["is_favorite"]),
-        "isEdited": bool(row["is_edited"]),
-        "fileCreatedAt": row["file_created_at"],
-        "fileModifiedAt": row["file_modified_at"],
-        "localDateTime": row["local_date_time"],
-        "createdAt": row["created_at"],
-        "deletedAt": row["deleted_at"],
-        "duration": row["duration_ms"],
-        "width": row["width"],
-        "height": row["height"],
-        "livePhotoVideoId": row["live_photo_video_id"],
-        "stackId": row["stack_id"],
-        "libraryId": None,
-    }
+def asset_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """SyncAssetV2 from a row of ASSET_COLUMNS (already named as the model names its fields)."""
+    data["checksum"] = b64(data["checksum"])
+    data["thumbhash"] = b64(data["thumbhash"])
+    data["isFavorite"] = bool(data["isFavorite"])
+    data["isEdited"] = bool(data["isEdited"])
+    return data
 
 
 def duration_text(ms: int | None) -> str | None:
@@ -127,38 +111,15 @@ def duration_text(ms: int | None) -> str | None:
     return f"{hours}:{minutes:02d}:{seconds:02d}.{millis * 1000:06d}"
 
 
-def asset_v1(row: Row) -> dict[str, Any]:
-    return {**asset_v2(row), "duration": duration_text(row["duration_ms"])}
+def asset_v1(data: dict[str, Any]) -> dict[str, Any]:
+    data = asset_v2(data)
+    data["duration"] = duration_text(data["duration"])
+    return data
 
 
-def exif_v1(row: Row) -> dict[str, Any]:
-    return {
-        "assetId": row["asset_id"],
-        "description": row["description"],
-        "exifImageWidth": row["exif_image_width"],
-        "exifImageHeight": row["exif_image_height"],
-        "fileSizeInByte": row["file_size_in_byte"],
-        "orientation": row["orientation"],
-        "dateTimeOriginal": row["date_time_original"],
-        "modifyDate": row["modify_date"],
-        "timeZone": row["time_zone"],
-        "latitude": row["latitude"],
-        "longitude": row["longitude"],
-        "projectionType": row["projection_type"],
-        "city": row["city"],
-        "state": row["state"],
-        "country": row["country"],
-        "make": row["make"],
-        "model": row["model"],
-        "lensModel": row["lens_model"],
-        "fNumber": row["f_number"],
-        "focalLength": row["focal_length"],
-        "iso": row["iso"],
-        "exposureTime": row["exposure_time"],
-        "profileDescription": row["profile_description"],
-        "rating": row["rating"],
-        "fps": row["fps"],
-    }
+def exif_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """SyncAssetExifV1 from a row of EXIF_COLUMNS: nothing to change."""
+    return data
 
 
 def _user(row: Row) -> dict[str, Any]:
@@ -237,11 +198,6 @@ SHAPES: dict[str, Callable[[Row], dict[str, Any]]] = {
 
 
 # --- acks --------------------------------------------------------------------------------------------
-def make_ack(entity: str, keys: tuple[str, ...]) -> str:
-    head = f"{entity}|{keys[0]}"
-    return head + "|" + ":".join(keys[1:]) if len(keys) > 1 else head
-
-
 def parse_ack(ack: str, width: int) -> tuple[str, ...]:
     """The keyset position an ack names, padded to the feed's key width ('' sorts before everything)."""
     parts = ack.split("|", 2)
@@ -252,7 +208,7 @@ def parse_ack(ack: str, width: int) -> tuple[str, ...]:
     return tuple(keys[:width])
 
 
-def _row_keys(row: Row, width: int) -> tuple[str, ...]:
+def _row_keys(row: sqlite3.Row, width: int) -> tuple[str, ...]:
     return tuple(str(row[f"_k{i}"]) for i in range(width))
 
 
@@ -336,10 +292,13 @@ class SyncService:
         shape = SHAPES[entity]
         width = len(feed.keys)
         while True:
-            rows = await self.repo.page(feed, user_id, position, now_id, parent_id=parent, upto=upto)
+            rows = await self.repo.page(entity, feed, user_id, position, now_id, parent_id=parent, upto=upto)
             if not rows:
                 return
-            yield [{"type": entity, "data": shape(row), "ack": ack or make_ack(entity, _row_keys(row, width))}
+            names = rows[0].keys()
+            columns = [name for name in names if not name.startswith("_")]  # _k*, _ack come last
+            ack_at = names.index("_ack")
+            yield [{"type": entity, "data": shape(dict(zip(columns, row, strict=False))), "ack": ack or row[ack_at]}
                    for row in rows]
             if len(rows) < PAGE:
                 return

@@ -45,16 +45,24 @@ class Feed:
     parent_filter: str | None = None
 
 
+# Columns named as the app's models name them: a page of rows becomes dicts without per-field code.
 ASSET_COLUMNS = (
-    "a.id, a.owner_id, a.original_file_name, a.checksum, a.thumbhash, a.type, a.visibility, a.is_favorite,"
-    " a.is_edited, a.file_created_at, a.file_modified_at, a.local_date_time, a.created_at, a.deleted_at,"
-    " a.duration_ms, a.width, a.height, a.live_photo_video_id, a.stack_id"
+    'a.id AS id, a.owner_id AS ownerId, a.original_file_name AS originalFileName, a.checksum AS checksum,'
+    ' a.thumbhash AS thumbhash, a.type AS type, a.visibility AS visibility, a.is_favorite AS isFavorite,'
+    ' a.is_edited AS isEdited, a.file_created_at AS fileCreatedAt, a.file_modified_at AS fileModifiedAt,'
+    ' a.local_date_time AS localDateTime, a.created_at AS createdAt, a.deleted_at AS deletedAt,'
+    ' a.duration_ms AS duration, a.width AS width, a.height AS height, a.live_photo_video_id AS livePhotoVideoId,'
+    ' a.stack_id AS stackId, NULL AS libraryId'
 )
 EXIF_COLUMNS = (
-    "e.asset_id, e.make, e.model, e.lens_model, e.exif_image_width, e.exif_image_height, e.file_size_in_byte,"
-    " e.orientation, e.date_time_original, e.modify_date, e.time_zone, e.f_number, e.focal_length, e.iso,"
-    " e.exposure_time, e.latitude, e.longitude, e.city, e.state, e.country, e.description, e.projection_type,"
-    " e.rating, e.fps, e.profile_description"
+    "e.asset_id AS assetId, e.description AS description, e.exif_image_width AS exifImageWidth,"
+    " e.exif_image_height AS exifImageHeight, e.file_size_in_byte AS fileSizeInByte,"
+    " e.orientation AS orientation, e.date_time_original AS dateTimeOriginal, e.modify_date AS modifyDate,"
+    " e.time_zone AS timeZone, e.latitude AS latitude, e.longitude AS longitude,"
+    " e.projection_type AS projectionType, e.city AS city, e.state AS state, e.country AS country,"
+    " e.make AS make, e.model AS model, e.lens_model AS lensModel, e.f_number AS fNumber,"
+    " e.focal_length AS focalLength, e.iso AS iso, e.exposure_time AS exposureTime,"
+    " e.profile_description AS profileDescription, e.rating AS rating, e.fps AS fps"
 )
 Needs = dict[str, tuple[str, ...]]
 _PARTNERS: Needs = {"partners": ("shared_by_id", "shared_with_id", "in_timeline", "update_id")}
@@ -225,7 +233,7 @@ class SyncRepository:
 
     # --- feeds -------------------------------------------------------------------------------------
     async def page(
-        self, feed: Feed, user_id: str, after: Sequence[str], until: str, *, limit: int = PAGE,
+        self, entity: str, feed: Feed, user_id: str, after: Sequence[str], until: str, *, limit: int = PAGE,
         parent_id: str | None = None, upto: str | None = None,
     ) -> list[sqlite3.Row]:
         """Rows after the key `after` and before `until`; with `parent_id`, only that parent's rows whose
@@ -238,6 +246,9 @@ class SyncRepository:
             clauses += [f"{feed.parent_filter}", f"{keys[0]} <= :upto"]
             params.update(parent=parent_id, upto=upto)
         key_columns = ", ".join(f"{key} AS _k{i}" for i, key in enumerate(keys))
+        # the line's ack, built by SQLite: "<entity>|<update id>[|<key>:<key>...]"
+        ack = " || '|' || ".join([f"'{entity}'", keys[0], *([" || ':' || ".join(keys[1:])] if keys[1:] else [])])
+        key_columns += f", {ack} AS _ack"
         sql = (f"SELECT {feed.select}, {key_columns} FROM {feed.source} AND {' AND '.join(clauses)}"
                f" ORDER BY {', '.join(keys)} LIMIT :limit")
         return await self.db.fetchall(sql, params)

@@ -354,3 +354,17 @@ async def test_audit_rows_older_than_31_days_are_pruned(
     clock.shift = timedelta(days=32)
     assert await services.sync.prune_audit() == 1
     assert await services.db.fetchval("SELECT count(*) FROM asset_audit") == 0
+
+
+async def test_asset_metadata_streams_upserts_and_deletes(client: TestClient, alice: Caller) -> None:
+    app = await login_like_the_app(client, alice)
+    asset = (await app_upload(client, app, jpeg_bytes(8), "m.jpg"))["id"]
+    await app.stream()
+    response = await client.put("/api/assets/metadata", json={"items": [
+        {"assetId": asset, "key": "mobile-app", "value": {"iCloudId": "x1"}}]}, headers=app.headers)
+    assert response.status == 200
+    lines = await app.stream()
+    assert of(lines, "AssetMetadataV1") == [{"assetId": asset, "key": "mobile-app", "value": {"iCloudId": "x1"}}]
+    await client.delete("/api/assets/metadata", json={"items": [{"assetId": asset, "key": "mobile-app"}]},
+                        headers=app.headers)
+    assert of(await app.stream(), "AssetMetadataDeleteV1") == [{"assetId": asset, "key": "mobile-app"}]
