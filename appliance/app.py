@@ -11,6 +11,7 @@ from aiohttp import web
 from appliance.api import albums, asset_metadata, assets, auth, search, server, sync, users
 from appliance.api.common import SERVICES, as_json
 from appliance.api.middleware import errors_middleware, guarded
+from appliance.api.realtime import attach_realtime
 from appliance.api.routing import Router
 from appliance.services import Services
 
@@ -42,6 +43,7 @@ def create_app(services: Services, *, components: list[Startable] | None = None,
     app[SERVICES] = services
     app.router.add_get("/.well-known/immich", well_known)
     add_routes(app, [module.router for module in API_MODULES] + (extra_routers or []))
+    attach_realtime(app, services)
     app.cleanup_ctx.append(_database_lifecycle)
     for component in components or []:
         app.cleanup_ctx.append(_component_context(component))

@@ -11,6 +11,7 @@ from appliance.library.access import AccessService
 from appliance.library.albums import AlbumService
 from appliance.library.assets import AssetService
 from appliance.library.auth import AuthService
+from appliance.library.events import EventBus
 from appliance.library.ingest import IngestService
 from appliance.library.metadata import AssetMetadataService
 from appliance.library.search import SearchService
@@ -42,6 +43,7 @@ class Services:
     server: ServerService
     sync: SyncService
     metadata: AssetMetadataService
+    events: EventBus
     # optional parts (jobs, hardware, discovery...) register themselves here by name
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -53,6 +55,13 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
     access = AccessService(db)
     auth = AuthService(user_repo, SessionRepository(db), ApiKeyRepository(db), clock)
     assets = AssetService(db, asset_repo, user_repo, access, store, clock)
+    ingest = IngestService(
+        db, asset_repo, user_repo, store, clock,
+        max_upload_bytes=settings.max_upload_bytes, min_free_bytes=settings.min_free_bytes,
+    )
+    events = EventBus()
+    ingest.listeners.append(events.on_ingest)
+    assets.listeners.append(events.on_assets)
     return Services(
         settings=settings,
         clock=clock,
@@ -61,14 +70,12 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
         access=access,
         auth=auth,
         users=UserService(user_repo, auth.sessions, auth, clock),
-        ingest=IngestService(
-            db, asset_repo, user_repo, store, clock,
-            max_upload_bytes=settings.max_upload_bytes, min_free_bytes=settings.min_free_bytes,
-        ),
+        ingest=ingest,
         assets=assets,
         albums=AlbumService(db, album_repo, user_repo, access, clock),
         search=SearchService(asset_repo, assets),
         server=ServerService(settings.data_dir, user_repo, asset_repo, trash_days=settings.trash_days),
         sync=SyncService(SyncRepository(db), clock),
         metadata=AssetMetadataService(MetadataRepository(db), access, clock),
+        events=events,
     )

@@ -327,6 +327,14 @@ class SyncService:
         session = self._session(context)
         await self.repo.delete_checkpoints(session.id, types)
 
+    async def upload_ready(self, asset_id: str) -> dict[str, Any] | None:
+        """The payload of the live channel's AssetUploadReadyV1: {asset: SyncAssetV1, exif: SyncAssetExifV1}."""
+        found = await self.repo.asset_with_exif(asset_id)
+        if found is None:
+            return None
+        asset, exif = found
+        return {"asset": asset_v1(asset), "exif": exif_v1(exif)}
+
     # --- housekeeping ------------------------------------------------------------------------------
     async def prune_audit(self) -> int:
         """Drop delete history older than 31 days (checkpoints older than 30 days get a reset instead)."""

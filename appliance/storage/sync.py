@@ -64,6 +64,7 @@ EXIF_COLUMNS = (
     " e.focal_length AS focalLength, e.iso AS iso, e.exposure_time AS exposureTime,"
     " e.profile_description AS profileDescription, e.rating AS rating, e.fps AS fps"
 )
+FEEDS_EXIF_NAMES = tuple(part.rsplit(" AS ", 1)[1] for part in EXIF_COLUMNS.split(","))
 Needs = dict[str, tuple[str, ...]]
 _PARTNERS: Needs = {"partners": ("shared_by_id", "shared_with_id", "in_timeline", "update_id")}
 _STACKS: Needs = {"stacks": ("id", "owner_id", "primary_asset_id", "created_at", "updated_at", "update_id")}
@@ -261,6 +262,17 @@ class SyncRepository:
             {"uid": user_id, "after": after},
         )
         return [row[0] for row in rows]
+
+    async def asset_with_exif(self, asset_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """One asset and its EXIF, in the stream's column names (for AssetUploadReadyV1)."""
+        asset = await self.db.fetchone(f"SELECT {ASSET_COLUMNS} FROM assets a WHERE a.id = ?", (asset_id,))
+        if asset is None:
+            return None
+        exif = await self.db.fetchone(f"SELECT {EXIF_COLUMNS} FROM asset_exif e WHERE e.asset_id = ?", (asset_id,))
+        empty = {name: None for name in FEEDS_EXIF_NAMES}
+        return dict(zip(asset.keys(), asset, strict=True)), (
+            dict(zip(exif.keys(), exif, strict=True)) if exif else {**empty, "assetId": asset_id}
+        )
 
     # --- checkpoints -----------------------------------------------------------------------------
     async def checkpoints(self, session_id: str) -> dict[str, str]:
