@@ -235,7 +235,7 @@ class AlbumService:
                 first = await self.albums.first_asset(album_id)
                 if first:
                     async with self.db.transaction() as conn:
-                        await self.albums.update(conn, album_id, {"thumbnail_asset_id": first})
+                        await self.albums.update(conn, album_id, {"thumbnail_asset_id": first, "update_id": uuid7()})
         return results
 
     async def add_assets_to_albums(

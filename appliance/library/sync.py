@@ -7,8 +7,8 @@ with ':') breaks ties between rows of one bulk edit, which share an update id.
 
 A row reached through a parent (an album or a partner) that the user started seeing after their
 checkpoint is older than the checkpoint, so the normal "newer than the checkpoint" walk would miss it:
-those parents are backfilled first, and their lines carry the unchanged checkpoint, so a cut-off
-backfill simply runs again.
+those parents are backfilled first, as Immich does, with `*BackfillV*` lines under a checkpoint of
+their own (see `_backfill`).
 """
 
 from __future__ import annotations
@@ -63,6 +63,14 @@ REQUEST_FEEDS: dict[str, tuple[str, ...]] = {
     "MemoryToAssetsV1": ("MemoryToAssetDeleteV1", "MemoryToAssetV1"),
     "UserMetadataV1": ("UserMetadataV1",),
     "AssetMetadataV1": ("AssetMetadataDeleteV1", "AssetMetadataV1"),
+}
+
+# Entity types reached through a parent -> the type their backfill lines (and its checkpoint) use.
+BACKFILL = {
+    "PartnerAssetV2": "PartnerAssetBackfillV2", "PartnerAssetExifV1": "PartnerAssetExifBackfillV1",
+    "PartnerStackV1": "PartnerStackBackfillV1", "AlbumUserV1": "AlbumUserBackfillV1",
+    "AlbumAssetCreateV2": "AlbumAssetBackfillV2", "AlbumAssetExifCreateV1": "AlbumAssetExifBackfillV1",
+    "AlbumToAssetV1": "AlbumToAssetBackfillV1",
 }
 
 DEPRECATED = {"AssetsV1": "AssetsV2", "PartnerAssetsV1": "PartnerAssetsV2", "AlbumAssetsV1": "AlbumAssetsV2",
@@ -257,7 +265,7 @@ class SyncService:
             if request_type not in wanted:
                 continue
             for entity in REQUEST_FEEDS.get(request_type, NO_KEYS):
-                async for batch in self._feed(entity, context.user_id, checkpoints.get(entity), now_id):
+                async for batch in self._feed(session.id, entity, context.user_id, checkpoints, now_id):
                     yield batch
         yield [{"type": "SyncCompleteV1", "data": {}, "ack": f"SyncCompleteV1|{now_id}"}]
 
@@ -271,34 +279,66 @@ class SyncService:
         oldest = self.clock() - CHECKPOINT_MAX_AGE
         return millis < int(oldest.timestamp() * 1000)
 
-    async def _feed(self, entity: str, user_id: str, checkpoint: str | None, now_id: str) -> AsyncIterator[list[Line]]:
+    async def _feed(
+        self, session_id: str, entity: str, user_id: str, checkpoints: dict[str, str], now_id: str
+    ) -> AsyncIterator[list[Line]]:
         feed = FEEDS[entity]
         if not await self.repo.available(feed):
             return
         width = len(feed.keys)
+        checkpoint = checkpoints.get(entity)
         start = parse_ack(checkpoint, width) if checkpoint else ("",) * width
-        if checkpoint and feed.parents:
-            for parent in await self.repo.new_parents(feed, user_id, start[0]):
-                async for batch in self._walk(entity, feed, user_id, ("",) * width, now_id,
-                                              parent=parent, upto=start[0], ack=checkpoint):
-                    yield batch
-        async for batch in self._walk(entity, feed, user_id, start, now_id):
+        if feed.parents:
+            async for batch in self._backfill(session_id, entity, feed, user_id, checkpoints, start[0], now_id):
+                yield batch
+        async for batch in self._walk(entity, entity, feed, user_id, start, now_id):
             yield batch
 
+    async def _backfill(
+        self, session_id: str, entity: str, feed: Feed, user_id: str, checkpoints: dict[str, str],
+        upto: str, now_id: str,
+    ) -> AsyncIterator[list[Line]]:
+        """Rows of parents the user started seeing after their checkpoint, which the walk would skip.
+
+        Progress has its own checkpoint, "<Backfill type>|<parent seen id>|<row keys>" while a parent is
+        under way and "...|complete" once it is done, so an interrupted backfill resumes where it stopped.
+        """
+        kind = BACKFILL[entity]
+        width = len(feed.keys)
+        done = checkpoints.get(kind, "").split("|")
+        seen_done = done[1] if len(done) > 2 else ""
+        partial = len(done) > 2 and done[2] != "complete"
+        parents = await self.repo.new_parents(feed, user_id, seen_done, inclusive=partial)
+        if not parents:
+            return
+        if not upto:
+            # a first sync walks everything anyway: just remember the parents as backfilled
+            await self.repo.save_checkpoints(session_id, {kind: f"{kind}|{parents[-1][1]}|complete"},
+                                             iso(self.clock()))
+            return
+        for parent_id, seen in parents:
+            resume = partial and seen == seen_done
+            position = tuple((done[2].split(":", width - 1) + [""] * width)[:width]) if resume else ("",) * width
+            async for batch in self._walk(entity, f"{kind}|{seen}", feed, user_id, position, now_id,
+                                          parent=parent_id, upto=upto, line_type=kind):
+                yield batch
+            yield [{"type": "SyncAckV1", "data": {}, "ack": f"{kind}|{seen}|complete"}]
+
     async def _walk(
-        self, entity: str, feed: Feed, user_id: str, position: tuple[str, ...], now_id: str, *,
-        parent: str | None = None, upto: str | None = None, ack: str | None = None,
+        self, entity: str, ack_head: str, feed: Feed, user_id: str, position: tuple[str, ...], now_id: str, *,
+        parent: str | None = None, upto: str | None = None, line_type: str | None = None,
     ) -> AsyncIterator[list[Line]]:
         shape = SHAPES[entity]
         width = len(feed.keys)
+        kind = line_type or entity
         while True:
-            rows = await self.repo.page(entity, feed, user_id, position, now_id, parent_id=parent, upto=upto)
+            rows = await self.repo.page(ack_head, feed, user_id, position, now_id, parent_id=parent, upto=upto)
             if not rows:
                 return
             names = rows[0].keys()
             columns = [name for name in names if not name.startswith("_")]  # _k*, _ack come last
             ack_at = names.index("_ack")
-            yield [{"type": entity, "data": shape(dict(zip(columns, row, strict=False))), "ack": ack or row[ack_at]}
+            yield [{"type": kind, "data": shape(dict(zip(columns, row, strict=False))), "ack": row[ack_at]}
                    for row in rows]
             if len(rows) < PAGE:
                 return

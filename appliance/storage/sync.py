@@ -234,34 +234,38 @@ class SyncRepository:
 
     # --- feeds -------------------------------------------------------------------------------------
     async def page(
-        self, entity: str, feed: Feed, user_id: str, after: Sequence[str], until: str, *, limit: int = PAGE,
+        self, ack_head: str, feed: Feed, user_id: str, after: Sequence[str], until: str, *, limit: int = PAGE,
         parent_id: str | None = None, upto: str | None = None,
     ) -> list[sqlite3.Row]:
-        """Rows after the key `after` and before `until`; with `parent_id`, only that parent's rows whose
-        update id is at most `upto` (a backfill of what the checkpoint already passed)."""
+        """Rows after the key `after` and before `until`, each with its ack in `_ack`.
+
+        Normally the ack is "<ack_head>|<update id>[|<key>:<key>...]". With `parent_id` (a backfill),
+        only that parent's rows whose update id is at most `upto`, acked "<ack_head>|<key>:<key>...".
+        """
         keys = feed.keys
-        params: dict[str, Any] = {"uid": user_id, "until": until, "limit": limit}
+        params: dict[str, Any] = {"uid": user_id, "until": until, "limit": limit, "ack_head": ack_head}
         params.update({f"k{i}": value for i, value in enumerate(after)})
         clauses = [f"({', '.join(keys)}) > ({_marks('k', len(keys))})", f"{keys[0]} < :until"]
         if parent_id is not None:
             clauses += [f"{feed.parent_filter}", f"{keys[0]} <= :upto"]
             params.update(parent=parent_id, upto=upto)
-        key_columns = ", ".join(f"{key} AS _k{i}" for i, key in enumerate(keys))
-        # the line's ack, built by SQLite: "<entity>|<update id>[|<key>:<key>...]"
-        ack = " || '|' || ".join([f"'{entity}'", keys[0], *([" || ':' || ".join(keys[1:])] if keys[1:] else [])])
-        key_columns += f", {ack} AS _ack"
-        sql = (f"SELECT {feed.select}, {key_columns} FROM {feed.source} AND {' AND '.join(clauses)}"
+            ack = ":ack_head || '|' || " + " || ':' || ".join(keys)
+        else:
+            ack = " || '|' || ".join([":ack_head", keys[0], *([" || ':' || ".join(keys[1:])] if keys[1:] else [])])
+        columns = ", ".join(f"{key} AS _k{i}" for i, key in enumerate(keys)) + f", {ack} AS _ack"
+        sql = (f"SELECT {feed.select}, {columns} FROM {feed.source} AND {' AND '.join(clauses)}"
                f" ORDER BY {', '.join(keys)} LIMIT :limit")
         return await self.db.fetchall(sql, params)
 
-    async def new_parents(self, feed: Feed, user_id: str, after: str) -> list[str]:
-        """Parents (albums, partners) the user started seeing after the checkpoint `after`."""
+    async def new_parents(self, feed: Feed, user_id: str, after: str, *, inclusive: bool) -> list[tuple[str, str]]:
+        """(parent id, seen id) of parents (albums, partners) the user started seeing after `after`."""
         assert feed.parents is not None
         rows = await self.db.fetchall(
-            f"SELECT parent_id FROM ({feed.parents}) WHERE seen_id > :after ORDER BY seen_id",
+            f"SELECT parent_id, seen_id FROM ({feed.parents}) WHERE seen_id {'>=' if inclusive else '>'} :after"
+            " ORDER BY seen_id, parent_id",
             {"uid": user_id, "after": after},
         )
-        return [row[0] for row in rows]
+        return [(row[0], row[1]) for row in rows]
 
     async def asset_with_exif(self, asset_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """One asset and its EXIF, in the stream's column names (for AssetUploadReadyV1)."""

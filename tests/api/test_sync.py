@@ -33,6 +33,10 @@ DATA_DTOS = {
     "AlbumToAssetDeleteV1": "SyncAlbumToAssetDeleteV1", "AlbumAssetCreateV2": "SyncAssetV2",
     "AlbumAssetExifCreateV1": "SyncAssetExifV1", "UserMetadataV1": "SyncUserMetadataV1",
     "AssetMetadataV1": "SyncAssetMetadataV1", "AssetMetadataDeleteV1": "SyncAssetMetadataDeleteV1",
+    "AlbumToAssetBackfillV1": "SyncAlbumToAssetV1", "AlbumAssetBackfillV2": "SyncAssetV2",
+    "AlbumAssetExifBackfillV1": "SyncAssetExifV1", "AlbumUserBackfillV1": "SyncAlbumUserV1",
+    "PartnerAssetBackfillV2": "SyncAssetV2", "PartnerAssetExifBackfillV1": "SyncAssetExifV1",
+    "PartnerStackBackfillV1": "SyncStackV1",
 }
 
 
@@ -184,7 +188,9 @@ async def test_delete_streams_asset_delete_before_upserts_and_trash_restore_stre
     response = await client.delete("/api/assets", json={"ids": [second], "force": True}, headers=app.headers)
     assert response.status == 204
     lines = await app.stream()
-    assert [line["type"] for line in lines][:2] == ["AssetDeleteV1", "AssetV2"]
+    asset_kinds = [line["type"] for line in lines if line["type"].startswith("Asset")]
+    assert asset_kinds[:2] == ["AssetDeleteV1", "AssetV2"]
+    assert of(lines, "AuthUserV1")[0]["quotaUsageInBytes"] == len(jpeg_bytes(1))  # usage changed too
     assert of(lines, "AssetDeleteV1") == [{"assetId": second}]
     assert [(a["id"], a["isFavorite"]) for a in of(lines, "AssetV2")] == [(first, True)]
 
@@ -368,3 +374,128 @@ async def test_asset_metadata_streams_upserts_and_deletes(client: TestClient, al
     await client.delete("/api/assets/metadata", json={"items": [{"assetId": asset, "key": "mobile-app"}]},
                         headers=app.headers)
     assert of(await app.stream(), "AssetMetadataDeleteV1") == [{"assetId": asset, "key": "mobile-app"}]
+
+
+# The partner, stack and memory tables come from another branch; these are the columns the sync feeds
+# read (appliance/storage/sync.py). Creating them here proves the feeds' SQL against that contract.
+OPTIONAL_TABLES = """
+CREATE TABLE IF NOT EXISTS partners (shared_by_id TEXT, shared_with_id TEXT, in_timeline INTEGER,
+    created_at TEXT, update_id TEXT, PRIMARY KEY (shared_by_id, shared_with_id));
+CREATE TABLE IF NOT EXISTS partner_audit (id TEXT PRIMARY KEY, shared_by_id TEXT, shared_with_id TEXT,
+    deleted_at TEXT);
+CREATE TABLE IF NOT EXISTS stacks (id TEXT PRIMARY KEY, owner_id TEXT, primary_asset_id TEXT, created_at TEXT,
+    updated_at TEXT, update_id TEXT);
+CREATE TABLE IF NOT EXISTS stack_audit (id TEXT PRIMARY KEY, stack_id TEXT, user_id TEXT, deleted_at TEXT);
+CREATE TABLE IF NOT EXISTS memories (id TEXT PRIMARY KEY, owner_id TEXT, type TEXT, data TEXT, is_saved INTEGER,
+    memory_at TEXT, seen_at TEXT, show_at TEXT, hide_at TEXT, created_at TEXT, updated_at TEXT, deleted_at TEXT,
+    update_id TEXT);
+CREATE TABLE IF NOT EXISTS memory_assets (memory_id TEXT, asset_id TEXT, update_id TEXT);
+CREATE TABLE IF NOT EXISTS memory_audit (id TEXT PRIMARY KEY, memory_id TEXT, user_id TEXT, deleted_at TEXT);
+CREATE TABLE IF NOT EXISTS memory_asset_audit (id TEXT PRIMARY KEY, memory_id TEXT, asset_id TEXT,
+    deleted_at TEXT);
+"""
+
+
+async def test_partner_stack_and_memory_feeds_stream_once_their_tables_exist(
+    client: TestClient, alice: Caller, bob: Caller, services: Services
+) -> None:
+    from appliance.ids import new_id, uuid7
+
+    alice_app, bob_app = await login_like_the_app(client, alice), await login_like_the_app(client, bob)
+    photo = (await app_upload(client, alice_app, jpeg_bytes(11), "p.jpg"))["id"]
+    await bob_app.stream()  # before the tables exist: nothing, and no error
+    for statement in OPTIONAL_TABLES.split(";"):
+        if statement.strip():
+            await services.db.execute(statement)
+    now = "2026-01-01T00:00:00.000Z"
+    stack, memory = new_id(), new_id()
+    await services.db.execute("INSERT INTO partners VALUES (?, ?, 1, ?, ?)", (alice.id, bob.id, now, uuid7()))
+    await services.db.execute("INSERT INTO stacks VALUES (?, ?, ?, ?, ?, ?)",
+                              (stack, alice.id, photo, now, now, uuid7()))
+    await services.db.execute(
+        "INSERT INTO memories VALUES (?, ?, 'on_this_day', '{\"year\": 2020}', 0, ?, NULL, NULL, NULL, ?, ?, NULL, ?)",
+        (memory, alice.id, now, now, now, uuid7()))
+    await services.db.execute("INSERT INTO memory_assets VALUES (?, ?, ?)", (memory, photo, uuid7()))
+
+    # bob's checkpoint predates the partnership: alice's older photo is backfilled
+    bob_lines = await bob_app.stream()
+    assert of(bob_lines, "PartnerV1") == [{"sharedById": alice.id, "sharedWithId": bob.id, "inTimeline": True}]
+    assert [a["id"] for a in of(bob_lines, "PartnerAssetV2")] == [photo]
+    assert [e["assetId"] for e in of(bob_lines, "PartnerAssetExifV1")] == [photo]
+    assert [s["id"] for s in of(bob_lines, "PartnerStackV1")] == [stack]
+    for data in of(bob_lines, "PartnerAssetV2"):
+        assert_matches("SyncAssetV2", data)
+    for data in of(bob_lines, "PartnerStackV1"):
+        assert_matches("SyncStackV1", data)
+
+    alice_lines = await alice_app.stream()
+    assert [s["id"] for s in of(alice_lines, "StackV1")] == [stack]
+    memories = of(alice_lines, "MemoryV1")
+    assert [m["id"] for m in memories] == [memory] and memories[0]["data"] == {"year": 2020}
+    assert_matches("SyncMemoryV1", memories[0])
+    assert of(alice_lines, "MemoryToAssetV1") == [{"memoryId": memory, "assetId": photo}]
+
+    await services.db.execute("DELETE FROM partners")
+    await services.db.execute("INSERT INTO partner_audit VALUES (?, ?, ?, ?)", (uuid7(), alice.id, bob.id, now))
+    await services.db.execute("INSERT INTO stack_audit VALUES (?, ?, ?, ?)", (uuid7(), stack, alice.id, now))
+    await services.db.execute("INSERT INTO memory_audit VALUES (?, ?, ?, ?)", (uuid7(), memory, alice.id, now))
+    assert of(await bob_app.stream(), "PartnerDeleteV1") == [{"sharedById": alice.id, "sharedWithId": bob.id}]
+    alice_lines = await alice_app.stream()
+    assert of(alice_lines, "StackDeleteV1") == [{"stackId": stack}]
+    assert of(alice_lines, "MemoryDeleteV1") == [{"memoryId": memory}]
+
+
+async def test_joining_an_older_album_backfills_what_the_checkpoint_already_passed(
+    client: TestClient, alice: Caller, bob: Caller
+) -> None:
+    alice_app, bob_app = await login_like_the_app(client, alice), await login_like_the_app(client, bob)
+    old_photo = (await app_upload(client, alice_app, jpeg_bytes(21), "old.jpg"))["id"]
+    shared_photo = (await app_upload(client, alice_app, jpeg_bytes(22), "shared.jpg"))["id"]
+    response = await client.post("/api/albums", json={"albumName": "Old", "assetIds": [old_photo]},
+                                 headers=alice_app.headers)
+    old_album = (await response.json())["id"]
+    response = await client.post("/api/albums", json={"albumName": "Shared", "assetIds": [shared_photo],
+                                                      "albumUsers": [{"userId": bob.id, "role": "viewer"}]},
+                                 headers=alice_app.headers)
+    assert response.status == 201, await response.text()
+    first = await bob_app.stream()  # bob's checkpoints now lie past the old album's rows
+    assert [a["id"] for a in of(first, "AlbumAssetCreateV2")] == [shared_photo]
+
+    await client.put(f"/api/albums/{old_album}/users", json={"albumUsers": [{"userId": bob.id}]},
+                     headers=alice_app.headers)
+    lines = await bob_app.stream()
+    assert [a["id"] for a in of(lines, "AlbumV2")] == [old_album]
+    # the album's rows older than bob's checkpoints come as backfill lines, each parent closed by a SyncAckV1
+    assert of(lines, "AlbumToAssetBackfillV1") == [{"albumId": old_album, "assetId": old_photo}]
+    assert [a["id"] for a in of(lines, "AlbumAssetBackfillV2")] == [old_photo]
+    assert [e["assetId"] for e in of(lines, "AlbumAssetExifBackfillV1")] == [old_photo]
+    assert of(lines, "AlbumUserBackfillV1") == [{"albumId": old_album, "userId": alice.id, "role": "owner"}]
+    assert of(lines, "AlbumUserV1") == [{"albumId": old_album, "userId": bob.id, "role": "editor"}]
+    complete = [line["ack"] for line in lines if line["type"] == "SyncAckV1"]
+    assert {ack.split("|")[0] for ack in complete} == {"AlbumToAssetBackfillV1", "AlbumAssetBackfillV2",
+                                                      "AlbumAssetExifBackfillV1", "AlbumUserBackfillV1"}
+    assert all(ack.endswith("|complete") for ack in complete)
+    kinds = [line["type"] for line in lines]
+    assert kinds.index("AlbumUserBackfillV1") < kinds.index("AlbumUserV1")
+    # backfilled once: the next stream is empty
+    assert [line["type"] for line in await bob_app.stream()] == ["SyncCompleteV1"]
+
+
+async def test_an_interrupted_backfill_resumes_inside_the_album(client: TestClient, alice: Caller, bob: Caller) -> None:
+    alice_app, bob_app = await login_like_the_app(client, alice), await login_like_the_app(client, bob)
+    photos = [(await app_upload(client, alice_app, jpeg_bytes(30 + n), f"o{n}.jpg"))["id"] for n in range(3)]
+    response = await client.post("/api/albums", json={"albumName": "Old", "assetIds": photos},
+                                 headers=alice_app.headers)
+    album = (await response.json())["id"]
+    response = await client.post("/api/albums", json={"albumName": "Now", "assetIds": [photos[0]],
+                                                      "albumUsers": [{"userId": bob.id}]}, headers=alice_app.headers)
+    await bob_app.stream()
+    await client.put(f"/api/albums/{album}/users", json={"albumUsers": [{"userId": bob.id}]},
+                     headers=alice_app.headers)
+    lines = await bob_app.stream(["AlbumToAssetsV1"], ack=False)
+    backfill = [line for line in lines if line["type"] == "AlbumToAssetBackfillV1"]
+    assert len(backfill) == 3
+    await bob_app.ack_groups(backfill[:1])  # applied one, then the connection dropped
+    rest = of(await bob_app.stream(["AlbumToAssetsV1"]), "AlbumToAssetBackfillV1")
+    assert rest == [line["data"] for line in backfill[1:]]
+    assert of(await bob_app.stream(["AlbumToAssetsV1"]), "AlbumToAssetBackfillV1") == []
