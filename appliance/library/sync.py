@@ -22,7 +22,7 @@ from typing import Any
 
 from appliance.clock import Clock, iso
 from appliance.errors import BadRequest, Forbidden
-from appliance.ids import uuid7, uuid7_millis
+from appliance.ids import uuid7_millis
 from appliance.library.auth import AuthContext
 from appliance.storage.records import SessionRecord
 from appliance.storage.sync import FEEDS, PAGE, Feed, SyncRepository
@@ -259,7 +259,7 @@ class SyncService:
         if self._expired(checkpoints.get("SyncCompleteV1")):
             yield [RESET_LINE]
             return
-        now_id = uuid7()
+        now_id = await self.repo.now_id()
         wanted = set(types)
         for request_type in SYNC_TYPES_ORDER:
             if request_type not in wanted:

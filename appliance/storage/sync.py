@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from appliance.ids import uuid7
 from appliance.storage.db import Database
 
 PAGE = 1000
@@ -277,6 +278,16 @@ class SyncRepository:
         return dict(zip(asset.keys(), asset, strict=True)), (
             dict(zip(exif.keys(), exif, strict=True)) if exif else {**empty, "assetId": asset_id}
         )
+
+    async def now_id(self) -> str:
+        """The stream's upper bound, taken inside the writer's lock.
+
+        Writers make a row's update id just before they queue for that lock (no await in between), and
+        the lock is first-come first-served; so once we hold it, every row with a smaller id has been
+        committed and a checkpoint can never pass a row that later appears beneath it.
+        """
+        async with self.db.transaction():
+            return uuid7()
 
     # --- checkpoints -----------------------------------------------------------------------------
     async def checkpoints(self, session_id: str) -> dict[str, str]:
