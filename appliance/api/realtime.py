@@ -29,7 +29,8 @@ REALTIME: web.AppKey[socketio.AsyncServer] = web.AppKey("realtime", socketio.Asy
 
 def attach_realtime(app: web.Application, services: Services) -> socketio.AsyncServer:
     """Mount socket.io on the app and forward the services' asset events to connected clients."""
-    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*", logger=False, engineio_logger=False)
+    # default origin check (same host only): a foreign web page must not ride on the user's cookie
+    sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
     sio.attach(app, socketio_path=SOCKET_PATH)
     app[REALTIME] = sio
 

@@ -351,7 +351,7 @@ class SyncService:
         for ack in acks:
             kind = ack.split("|", 1)[0]
             if kind not in ENTITY_TYPES:
-                raise BadRequest("Invalid ack type")
+                raise BadRequest(f"Invalid ack type: {kind}")
             if kind == "SyncResetV1":
                 await self.repo.reset(session.id)
                 return

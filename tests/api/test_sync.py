@@ -317,7 +317,7 @@ async def test_acks_are_one_per_type_listed_and_deletable(client: TestClient, al
 @pytest.mark.parametrize(
     ("request_body", "status", "message"),
     [
-        ({"acks": ["NotAType|x"]}, 400, "Invalid ack type"),
+        ({"acks": ["NotAType|x"]}, 400, "Invalid ack type: NotAType"),
         ({"acks": ["x"] * 1001}, 400, ["acks must contain no more than 1000 elements"]),
     ],
 )
