@@ -227,9 +227,10 @@ def uuid7_floor(ms: int) -> str:
 
 
 class SyncService:
-    def __init__(self, repo: SyncRepository, clock: Clock) -> None:
+    def __init__(self, repo: SyncRepository, clock: Clock, *, page_size: int = PAGE) -> None:
         self.repo = repo
         self.clock = clock
+        self.page_size = page_size  # rows per read: bounds memory and how long a reader is held
 
     @staticmethod
     def _session(context: AuthContext) -> SessionRecord:
@@ -332,7 +333,8 @@ class SyncService:
         width = len(feed.keys)
         kind = line_type or entity
         while True:
-            rows = await self.repo.page(ack_head, feed, user_id, position, now_id, parent_id=parent, upto=upto)
+            rows = await self.repo.page(ack_head, feed, user_id, position, now_id, limit=self.page_size,
+                                        parent_id=parent, upto=upto)
             if not rows:
                 return
             names = rows[0].keys()
@@ -340,7 +342,7 @@ class SyncService:
             ack_at = names.index("_ack")
             yield [{"type": kind, "data": shape(dict(zip(columns, row, strict=False))), "ack": row[ack_at]}
                    for row in rows]
-            if len(rows) < PAGE:
+            if len(rows) < self.page_size:
                 return
             position = _row_keys(rows[-1], width)
 

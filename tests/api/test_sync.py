@@ -70,6 +70,7 @@ class App:
                                           headers=self.headers)
         assert response.status == 200, await response.text()
         assert response.headers["Content-Type"].startswith("application/jsonlines+json")
+        assert response.headers.get("Transfer-Encoding") == "chunked"  # streamed, not buffered
         text = await response.text()
         assert text.endswith("\n")
         lines = [json.loads(line) for line in text.splitlines()]
@@ -499,3 +500,17 @@ async def test_an_interrupted_backfill_resumes_inside_the_album(client: TestClie
     rest = of(await bob_app.stream(["AlbumToAssetsV1"]), "AlbumToAssetBackfillV1")
     assert rest == [line["data"] for line in backfill[1:]]
     assert of(await bob_app.stream(["AlbumToAssetsV1"]), "AlbumToAssetBackfillV1") == []
+
+
+async def test_pages_split_rows_that_share_an_update_id_without_losing_or_repeating_any(
+    client: TestClient, alice: Caller, services: Services
+) -> None:
+    services.sync.page_size = 2
+    app = await login_like_the_app(client, alice)
+    ids = [(await app_upload(client, app, jpeg_bytes(40 + n), f"pg{n}.jpg"))["id"] for n in range(5)]
+    first = of(await app.stream(["AssetsV2"]), "AssetV2")
+    assert [a["id"] for a in first] == ids
+    await client.put("/api/assets", json={"ids": ids, "isFavorite": True}, headers=app.headers)
+    lines = await app.stream(["AssetsV2", "AssetExifsV1"])
+    assert sorted(a["id"] for a in of(lines, "AssetV2")) == sorted(ids)
+    assert len({line["ack"] for line in lines}) == len(lines)
