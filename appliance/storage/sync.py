@@ -150,8 +150,9 @@ FEEDS: dict[str, Feed] = {
         f"album_asset_audit d JOIN {VISIBLE_ALBUMS} v ON v.album_id = d.album_id WHERE 1", ("d.id",),
     ),
     "AlbumToAssetV1": Feed(
+        # driven by the (update_id, album_id, asset_id) index, so each page reads one page of rows
         "aa.album_id, aa.asset_id",
-        f"album_assets aa JOIN {VISIBLE_ALBUMS} v ON v.album_id = aa.album_id WHERE 1",
+        f"album_assets aa WHERE +aa.album_id IN (SELECT album_id FROM {VISIBLE_ALBUMS})",
         ("aa.update_id", "aa.album_id", "aa.asset_id"),
         parents=_ALBUM_PARENTS,
         parent_filter="aa.album_id = :parent",
