@@ -9,6 +9,7 @@ from aiohttp import web
 
 from appliance.api.common import CORRELATION_ID, Dto, RequestValidationError, as_json, auth, body, services
 from appliance.api.routing import Router
+from appliance.errors import BadRequest
 
 log = logging.getLogger(__name__)
 router = Router()
@@ -16,9 +17,20 @@ router = Router()
 CONTENT_TYPE = "application/jsonlines+json"
 
 
-class SyncStreamDto(Dto):
-    types: list[str]
-    reset: bool | None = None
+def _stream_request(raw: bytes) -> tuple[list[str], bool]:
+    """`SyncStreamDto` read by hand: the app's first sync right after start-up should not wait for a
+    deferred pydantic schema build (~70 ms on a small board) before its first line."""
+    try:
+        data = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError as err:
+        raise BadRequest("Invalid JSON body") from err
+    types = data.get("types") if isinstance(data, dict) else None
+    if not isinstance(types, list) or not all(isinstance(kind, str) for kind in types):
+        raise RequestValidationError(["types must be an array of SyncRequestType values"])
+    reset = data.get("reset")
+    if reset is not None and not isinstance(reset, bool):
+        raise RequestValidationError(["reset must be a boolean value"])
+    return types, bool(reset)
 
 
 class SyncAckSetDto(Dto):
@@ -36,15 +48,15 @@ def _encode(lines: list[dict[str, object]]) -> bytes:
 
 @router.post("/sync/stream", permission="sync.stream")
 async def get_sync_stream(request: web.Request) -> web.StreamResponse:
-    dto_in = await body(request, SyncStreamDto)
+    types, reset = _stream_request(await request.read())
     svc, context = services(request), auth(request)
-    svc.sync.check_request(context, dto_in.types)  # refusals still go out as JSON errors
+    svc.sync.check_request(context, types)  # refusals still go out as JSON errors
     response = web.StreamResponse(status=200)
     response.content_type = CONTENT_TYPE
     response.headers["X-Correlation-ID"] = request[CORRELATION_ID]
     await response.prepare(request)
     try:
-        async for batch in svc.sync.stream(context, dto_in.types, bool(dto_in.reset)):
+        async for batch in svc.sync.stream(context, types, reset):
             await response.write(_encode(batch))
     except (ConnectionResetError, OSError):
         raise

@@ -514,3 +514,21 @@ async def test_pages_split_rows_that_share_an_update_id_without_losing_or_repeat
     lines = await app.stream(["AssetsV2", "AssetExifsV1"])
     assert sorted(a["id"] for a in of(lines, "AssetV2")) == sorted(ids)
     assert len({line["ack"] for line in lines}) == len(lines)
+
+
+@pytest.mark.parametrize(
+    ("request_body", "message"),
+    [
+        ({}, ["types must be an array of SyncRequestType values"]),
+        ({"types": "AssetsV2"}, ["types must be an array of SyncRequestType values"]),
+        ({"types": ["AssetsV2"], "reset": "yes"}, ["reset must be a boolean value"]),
+    ],
+)
+async def test_malformed_stream_requests_are_400_and_the_next_good_one_streams(
+    client: TestClient, alice: Caller, request_body: dict[str, Any], message: Any
+) -> None:
+    app = await login_like_the_app(client, alice)
+    response = await client.post("/api/sync/stream", json=request_body, headers=app.headers)
+    assert response.status == 400
+    assert (await response.json())["message"] == message
+    assert (await app.stream(["AssetsV2"], reset=None))[-1]["type"] == "SyncCompleteV1"
