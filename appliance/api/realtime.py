@@ -51,6 +51,15 @@ def attach_realtime(app: web.Application, services: Services) -> socketio.AsyncS
         return True
 
     services.events.subscribe(lambda event: _forward(sio, services, event))
+
+    async def close_connections(_: web.Application) -> None:
+        # on_shutdown runs before aiohttp waits for open handlers: without this, every connected phone's
+        # websocket would hold shutdown until its timeout
+        if sio.eio.sockets:  # engine.io's disconnect(sid=None) closes every client, but fails on none
+            await sio.eio.disconnect()
+        await sio.shutdown()
+
+    app.on_shutdown.append(close_connections)
     return sio
 
 

@@ -103,3 +103,13 @@ async def test_a_connection_without_credentials_is_refused(client: TestClient) -
     with pytest.raises(socketio.exceptions.ConnectionError):
         await sio.connect(str(client.make_url("/")), transports=["websocket"], socketio_path="/api/socket.io",
                           wait_timeout=5)
+
+
+async def test_server_shutdown_closes_live_connections(client: TestClient, alice: Caller) -> None:
+    sio = socketio.AsyncClient(reconnection=False)
+    gone = asyncio.Event()
+    sio.on("disconnect", gone.set)
+    await sio.connect(str(client.make_url("/")), headers=alice.headers, transports=["websocket"],
+                      socketio_path="/api/socket.io", wait_timeout=10)
+    await client.close()
+    await asyncio.wait_for(gone.wait(), timeout=10)
