@@ -184,6 +184,8 @@ def main() -> int:
         for label, run in zip(("cold", "warm"), runs, strict=True):
             print(f"full sync ({label}): {int(run['lines'])} lines, first line {run['first'] * 1000:.0f} ms"
                   f" (goal < 200 ms), total {run['total']:.2f} s, {run['lines'] / run['total']:.0f} lines/s")
+        print(f"machine load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+              " (other work shares these cores; times are wall-clock)")
         print(f"server RSS: idle {idle / 1024:.1f} MB, peak while streaming {peak[0] / 1024:.1f} MB,"
               f" peak above idle {(peak[0] - idle) / 1024:.1f} MB (goal < 100 MB); VmHWM {hwm / 1024:.1f} MB")
     finally:

@@ -532,3 +532,12 @@ async def test_malformed_stream_requests_are_400_and_the_next_good_one_streams(
     assert response.status == 400
     assert (await response.json())["message"] == message
     assert (await app.stream(["AssetsV2"], reset=None))[-1]["type"] == "SyncCompleteV1"
+
+
+async def test_a_removed_user_streams_as_user_delete(client: TestClient, admin: Caller, alice: Caller,
+                                                     bob: Caller) -> None:
+    app = await login_like_the_app(client, alice)
+    assert bob.id in {u["id"] for u in of(await app.stream(["UsersV1"]), "UserV1")}
+    response = await client.delete(f"/api/admin/users/{bob.id}", json={"force": True}, headers=admin.headers)
+    assert response.status == 200, await response.text()
+    assert of(await app.stream(["UsersV1"]), "UserDeleteV1") == [{"userId": bob.id}]
