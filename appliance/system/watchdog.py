@@ -49,9 +49,7 @@ def watchdog_interval_from_env(env: Mapping[str, str] | None = None, pid: int | 
     return usec / 2 / 1_000_000
 
 
-async def run_watchdog(
-    notifier: Pinger, interval: float, healthy: Callable[[], bool] | None = None
-) -> None:
+async def run_watchdog(notifier: Pinger, interval: float, healthy: Callable[[], bool] | None = None) -> None:
     """Ping every `interval` seconds until cancelled; skip a ping while `healthy()` says False.
 
     Start it with `asyncio.create_task(run_watchdog(notifier, interval))` once the server is ready
