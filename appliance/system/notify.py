@@ -22,13 +22,15 @@ SendFn = Callable[[str], bool]
 def _library_send() -> SendFn | None:
     """systemd-python's notify, or None when it isn't installed."""
     try:
-        from systemd import daemon
+        # Imported as a submodule: to mypy, the repo's systemd/ folder of unit files looks like a
+        # namespace package called systemd (Python itself prefers the installed regular package).
+        from systemd.daemon import notify
     except ImportError:
         return None
 
     def send(message: str) -> bool:
         # It reads NOTIFY_SOCKET from os.environ itself; unset_environment=False keeps it for later calls.
-        return bool(daemon.notify(message, unset_environment=False))
+        return bool(notify(message, unset_environment=False))
 
     return send
 

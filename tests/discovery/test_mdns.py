@@ -157,3 +157,16 @@ def test_explicit_addresses_are_used_as_given_and_loopback_is_never_a_lan_addres
 
 async def test_an_advertiser_that_was_never_started_stops_quietly() -> None:
     await MdnsAdvertiser("Shoebox", 2283, {}, ["127.0.0.1"], "id").stop()
+
+
+async def test_interfaces_given_by_name_are_followed_when_addresses_change(start_advertiser, resolve) -> None:
+    addresses = ["127.0.0.1"]
+    # "lo" is a name, not an address: the sockets follow the interface's addresses as they change.
+    advertiser = await start_advertiser(interfaces=["lo"], address_source=lambda: list(addresses))
+
+    addresses.append("127.0.0.5")
+    assert await advertiser.check_addresses()
+
+    info = await resolve(HTTP, f"Shoebox.{HTTP}")
+    assert info is not None
+    assert sorted(info.parsed_addresses()) == ["127.0.0.1", "127.0.0.5"]
