@@ -225,6 +225,7 @@ def test_first_boot_gives_the_device_a_name_a_setup_code_and_an_id(tmp_path: Pat
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_amd64_root_filesystem_installs_shoebox_offline_and_runs_it(tmp_path: Path) -> None:
     """build.sh for real (mmdebstrap, Debian mirror, the wheelhouse), minus kernel and disk image."""
     if os.environ.get("SHOEBOX_IMAGE_TEST") != "1":
@@ -279,7 +280,7 @@ def test_amd64_root_filesystem_installs_shoebox_offline_and_runs_it(tmp_path: Pa
     wants = rootfs / "etc/systemd/system"
     # Absolute links into the image's /usr/lib and /etc: check where they point, not the host's files.
     enabled = wants / "multi-user.target.wants/shoebox.service"
-    assert os.readlink(enabled) == "/usr/lib/systemd/system/shoebox.service"
+    assert os.readlink(enabled).removeprefix("/usr") == "/lib/systemd/system/shoebox.service"
     assert (wants / "sysinit.target.wants/shoebox-firstboot.service").is_symlink()
     verify = subprocess.run(
         ["systemd-analyze", "verify", "--man=no", f"--root={rootfs}", "shoebox.service"],

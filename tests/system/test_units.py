@@ -102,6 +102,7 @@ def test_service_is_a_notify_service_with_watchdog_and_restart() -> None:
     assert unit["Service.NotifyAccess"] == ["main"]
     assert int(unit["Service.WatchdogSec"][0]) > 0
     assert unit["Service.Restart"] == ["on-failure"]
+    assert unit["Unit.StartLimitIntervalSec"] == ["0"]  # an appliance keeps trying; nobody resets it
     exec_start = unit["Service.ExecStart"][0].split()
     assert exec_start[:2] == ["/usr/local/bin/shoebox", "serve"]
     assert exec_start[exec_start.index("--data-dir") + 1] == "/var/lib/shoebox"
