@@ -25,7 +25,7 @@ SERVICE_TYPES = ("_immich._tcp.local.", "_http._tcp.local.")
 DEFAULT_TXT = {"path": "/", "api": "/api", "vendor": "shoebox"}
 # Interfaces that are not the LAN: containers, VMs, bridges made by them.
 _VIRTUAL_PREFIXES = ("docker", "veth", "br-", "virbr", "lxc", "lxd", "cni", "flannel", "podman", "vnet", "zt")
-_MAX_HOST_TRIES = 20
+_MAX_NAME_TRIES = 20
 
 AddressSource = Callable[[], Sequence[str]]
 
@@ -80,7 +80,8 @@ class MdnsAdvertiser:
     `interfaces`: addresses or interface names to answer on (tests pass `["127.0.0.1"]`); None means
     every LAN interface, followed as they change. `address_source` returns the addresses to advertise
     (default: `local_addresses(interfaces)`); it is polled every `check_interval` seconds (0: never;
-    tests call `check_addresses()` themselves).
+    tests call `check_addresses()` themselves). `probe_timeout`: how long to listen for another device
+    answering for our instance or host name before taking it (start() waits this long once).
     """
 
     def __init__(
@@ -94,7 +95,7 @@ class MdnsAdvertiser:
         hostname: str | None = None,
         address_source: AddressSource | None = None,
         check_interval: float = 30.0,
-        host_probe_timeout: float = 1.0,
+        probe_timeout: float = 1.0,
         service_types: Sequence[str] = SERVICE_TYPES,
     ) -> None:
         self.name = name
@@ -107,7 +108,7 @@ class MdnsAdvertiser:
         self._fixed_bind = self._interfaces if fixed else None
         self._source = address_source or (lambda: local_addresses(self._interfaces))
         self._check_interval = check_interval
-        self._host_probe_ms = int(host_probe_timeout * 1000)
+        self._probe_ms = int(probe_timeout * 1000)
         self._service_types = tuple(service_types)
         self._wanted_host = host_label(hostname or name)
         self.hostname = f"{self._wanted_host}.local."
@@ -139,9 +140,9 @@ class MdnsAdvertiser:
         bind = self._fixed_bind or self.addresses
         self._zc = AsyncZeroconf(interfaces=bind or InterfaceChoice.All, ip_version=_ip_version(bind))
         try:
-            self.hostname = await self._free_hostname()
-            infos = [self._info(service_type, self.name) for service_type in self._service_types]
-            # Probed side by side (about a second each); a conflict renames each type on its own.
+            self.hostname, instance = await asyncio.gather(self._free_hostname(), self._free_instance())
+            infos = [self._info(service_type, instance) for service_type in self._service_types]
+            # zeroconf probes again while registering and renames on a conflict it sees then.
             await asyncio.gather(*(self._register(info) for info in infos))
             self._infos = infos
         except BaseException:
@@ -220,6 +221,23 @@ class MdnsAdvertiser:
         announced = await self._zc.async_register_service(info, allow_name_change=True)
         await announced
 
+    async def _free_instance(self) -> str:
+        """`name`, or `name-N` when another responder answers for it under any of our service types.
+
+        Asked outright before registering: zeroconf's own probes only notice a conflict whose answer is
+        already cached, which a busy responder can miss.
+        """
+        assert self._zc is not None
+        zc = self._zc.zeroconf
+        for attempt in range(1, _MAX_NAME_TRIES + 1):
+            candidate = self.name if attempt == 1 else f"{self.name}-{attempt}"
+            infos = [AsyncServiceInfo(t, f"{candidate}.{t}") for t in self._service_types]
+            answered = await asyncio.gather(*(info.async_request(zc, self._probe_ms) for info in infos))
+            if not any(answered):
+                return candidate
+            log.warning("mDNS: the name %r is taken on this network; trying another", candidate)
+        raise RuntimeError(f"no free service name after {_MAX_NAME_TRIES} tries for {self.name!r}")
+
     async def _free_hostname(self) -> str:
         """`<name>.local.`, or `<name>-N.local.` when another device answers for it.
 
@@ -227,17 +245,17 @@ class MdnsAdvertiser:
         """
         assert self._zc is not None
         ours = set(self.addresses)
-        for attempt in range(1, _MAX_HOST_TRIES + 1):
+        for attempt in range(1, _MAX_NAME_TRIES + 1):
             label = self._wanted_host if attempt == 1 else f"{self._wanted_host[:59]}-{attempt}"
             host = f"{label}.local."
             resolver = AddressResolver(host)
-            if not await resolver.async_request(self._zc.zeroconf, self._host_probe_ms):
+            if not await resolver.async_request(self._zc.zeroconf, self._probe_ms):
                 return host
             theirs = set(resolver.parsed_addresses())
             if theirs <= ours:
                 return host
             log.warning("mDNS: %s is taken by %s; trying another name", host, ", ".join(sorted(theirs)))
-        raise RuntimeError(f"no free host name after {_MAX_HOST_TRIES} tries for {self._wanted_host}.local")
+        raise RuntimeError(f"no free host name after {_MAX_NAME_TRIES} tries for {self._wanted_host}.local")
 
     async def _rebind(self, addresses: Sequence[str]) -> None:
         assert self._zc is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -16,6 +17,18 @@ Resolve = Callable[[str, str], Awaitable[AsyncServiceInfo | None]]
 
 
 @pytest.fixture
+def name() -> str:
+    """An instance name of this test's own, so test runs sharing the machine's loopback never clash."""
+    return f"Shoebox-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def host(name: str) -> str:
+    """The `.local` host name the advertiser derives from `name`."""
+    return f"{name.lower()}.local."
+
+
+@pytest.fixture
 async def advertisers() -> AsyncIterator[list[MdnsAdvertiser]]:
     """Advertisers a test starts go in this list; they are stopped afterwards."""
     started: list[MdnsAdvertiser] = []
@@ -25,14 +38,18 @@ async def advertisers() -> AsyncIterator[list[MdnsAdvertiser]]:
 
 
 @pytest.fixture
-async def start_advertiser(advertisers: list[MdnsAdvertiser]) -> Callable[..., Awaitable[MdnsAdvertiser]]:
-    async def start(name: str = "Shoebox", port: int = 2283, **kwargs: object) -> MdnsAdvertiser:
+async def start_advertiser(
+    advertisers: list[MdnsAdvertiser], name: str
+) -> Callable[..., Awaitable[MdnsAdvertiser]]:
+    default_name = name
+
+    async def start(name: str = default_name, port: int = 2283, **kwargs: object) -> MdnsAdvertiser:
         options: dict = {
             "properties": {"version": "0.1.0", "model": "Raspberry Pi 5"},
             "interfaces": LOOPBACK,
             "host_id": "4f7c1e9a-0000-4000-8000-000000000001",
             "check_interval": 0,
-            "host_probe_timeout": 0.5,
+            "probe_timeout": 1.0,
         }
         options.update(kwargs)
         advertiser = MdnsAdvertiser(name, port, **options)

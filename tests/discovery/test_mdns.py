@@ -26,12 +26,17 @@ async def _wait_for(predicate, what: str, tries: int = 100) -> None:
     raise AssertionError(f"gave up waiting for {what}")
 
 
-async def test_a_browser_finds_both_services_and_resolves_port_txt_and_host(start_advertiser, client) -> None:
+async def test_a_browser_finds_both_services_and_resolves_port_txt_and_host(
+    start_advertiser, client, name: str, host: str
+) -> None:
     await start_advertiser()
     seen: dict[str, set[str]] = {IMMICH: set(), HTTP: set()}
 
+    ours = name
+
     def on_change(zeroconf, service_type: str, name: str, state_change: ServiceStateChange) -> None:
-        if state_change is ServiceStateChange.Added:
+        # zeroconf passes these by keyword, hence `name`; other test runs may share the loopback.
+        if state_change is ServiceStateChange.Added and name.startswith(f"{ours}."):
             seen[service_type].add(name)
 
     browser = AsyncServiceBrowser(client.zeroconf, [IMMICH, HTTP], handlers=[on_change])
@@ -39,13 +44,13 @@ async def test_a_browser_finds_both_services_and_resolves_port_txt_and_host(star
         await _wait_for(lambda: all(seen.values()), "both service types to be browsed")
     finally:
         await browser.async_cancel()
-    assert seen == {IMMICH: {f"Shoebox.{IMMICH}"}, HTTP: {f"Shoebox.{HTTP}"}}
+    assert seen == {IMMICH: {f"{name}.{IMMICH}"}, HTTP: {f"{name}.{HTTP}"}}
 
     for service_type in (IMMICH, HTTP):
-        info = await client.async_get_service_info(service_type, f"Shoebox.{service_type}", timeout=3000)
+        info = await client.async_get_service_info(service_type, f"{name}.{service_type}", timeout=3000)
         assert info is not None
         assert info.port == 2283
-        assert info.server == "shoebox.local."
+        assert info.server == host
         assert info.parsed_addresses() == ["127.0.0.1"]
         assert _txt(info) == {
             "path": "/",
@@ -57,36 +62,44 @@ async def test_a_browser_finds_both_services_and_resolves_port_txt_and_host(star
         }
 
 
-async def test_the_host_name_resolves_to_the_box(start_advertiser, client) -> None:
-    await start_advertiser(name="Photo Box")
+async def test_the_host_name_resolves_to_the_box(start_advertiser, client, host: str) -> None:
+    await start_advertiser()
 
-    resolver = AddressResolver("photo-box.local.")
+    resolver = AddressResolver(host)
     assert await resolver.async_request(client.zeroconf, 3000)
     assert resolver.parsed_addresses() == ["127.0.0.1"]
 
 
-async def test_a_second_box_with_the_same_name_is_renamed(start_advertiser, resolve) -> None:
+async def test_a_second_box_with_the_same_name_is_renamed(
+    start_advertiser, resolve, name: str, host: str
+) -> None:
     first = await start_advertiser(port=2283)
     # Another box on the LAN: same name, its own address.
     second = await start_advertiser(port=2284, address_source=lambda: ["127.0.0.2"])
 
-    assert first.instance_names == [f"Shoebox.{IMMICH}", f"Shoebox.{HTTP}"]
-    assert second.instance_names == [f"Shoebox-2.{IMMICH}", f"Shoebox-2.{HTTP}"]
-    assert (first.hostname, second.hostname) == ("shoebox.local.", "shoebox-2.local.")
-    info = await resolve(IMMICH, f"Shoebox-2.{IMMICH}")
+    assert first.instance_names == [f"{name}.{IMMICH}", f"{name}.{HTTP}"]
+    assert second.instance_names == [f"{name}-2.{IMMICH}", f"{name}-2.{HTTP}"]
+    assert (first.hostname, second.hostname) == (host, host.replace(".local.", "-2.local."))
+    info = await resolve(IMMICH, f"{name}-2.{IMMICH}")
     assert info is not None
-    assert (info.port, info.server, info.parsed_addresses()) == (2284, "shoebox-2.local.", ["127.0.0.2"])
+    assert (info.port, info.server, info.parsed_addresses()) == (
+        2284,
+        host.replace(".local.", "-2.local."),
+        ["127.0.0.2"],
+    )
 
 
-async def test_a_host_name_held_by_avahi_on_this_same_box_is_kept(start_advertiser) -> None:
-    # Same name and same addresses: the same machine answering twice, not a conflict.
-    await start_advertiser(name="Shoebox", port=2283)
-    same_box = await start_advertiser(name="Photos", hostname="shoebox", port=2284)
+async def test_a_host_name_held_by_avahi_on_this_same_box_is_kept(
+    start_advertiser, name: str, host: str
+) -> None:
+    # Same host name and same addresses: the same machine answering twice, not a conflict.
+    await start_advertiser(port=2283)
+    same_box = await start_advertiser(name=f"Photos {name}", hostname=name, port=2284)
 
-    assert same_box.hostname == "shoebox.local."
+    assert same_box.hostname == host
 
 
-async def test_changed_addresses_are_re_announced(start_advertiser, resolve) -> None:
+async def test_changed_addresses_are_re_announced(start_advertiser, resolve, name: str) -> None:
     addresses = ["127.0.0.1"]
     advertiser = await start_advertiser(address_source=lambda: list(addresses))
 
@@ -94,40 +107,42 @@ async def test_changed_addresses_are_re_announced(start_advertiser, resolve) -> 
     addresses.append("127.0.0.3")
     assert await advertiser.check_addresses()
 
-    info = await resolve(HTTP, f"Shoebox.{HTTP}")
+    info = await resolve(HTTP, f"{name}.{HTTP}")
     assert info is not None
     assert sorted(info.parsed_addresses()) == ["127.0.0.1", "127.0.0.3"]
 
 
-async def test_the_address_watch_polls_by_itself(start_advertiser, resolve) -> None:
+async def test_the_address_watch_polls_by_itself(start_advertiser, resolve, name: str) -> None:
     addresses = ["127.0.0.1"]
     advertiser = await start_advertiser(address_source=lambda: list(addresses), check_interval=0.05)
 
     addresses[:] = ["127.0.0.4"]
     await _wait_for(lambda: advertiser.addresses == ["127.0.0.4"], "the watch to pick up the new address")
 
-    info = await resolve(IMMICH, f"Shoebox.{IMMICH}")
+    info = await resolve(IMMICH, f"{name}.{IMMICH}")
     assert info is not None
     assert "127.0.0.4" in info.parsed_addresses()
 
 
-async def test_updated_txt_is_seen_by_a_new_client(start_advertiser, resolve) -> None:
+async def test_updated_txt_is_seen_by_a_new_client(start_advertiser, resolve, name: str) -> None:
     advertiser = await start_advertiser()
 
     await advertiser.update(properties={"version": "0.2.0"})
 
-    info = await resolve(IMMICH, f"Shoebox.{IMMICH}")
+    info = await resolve(IMMICH, f"{name}.{IMMICH}")
     assert info is not None
     assert _txt(info)["version"] == "0.2.0"
     assert advertiser.properties["version"] == "0.2.0"
 
 
-async def test_stop_sends_goodbyes_that_a_browser_sees(start_advertiser, client) -> None:
+async def test_stop_sends_goodbyes_that_a_browser_sees(start_advertiser, client, name: str) -> None:
     advertiser = await start_advertiser()
     states: list[ServiceStateChange] = []
+    ours = f"{name}.{IMMICH}"
 
     def on_change(zeroconf, service_type: str, name: str, state_change: ServiceStateChange) -> None:
-        states.append(state_change)
+        if name == ours:
+            states.append(state_change)
 
     browser = AsyncServiceBrowser(client.zeroconf, IMMICH, handlers=[on_change])
     try:
@@ -159,7 +174,9 @@ async def test_an_advertiser_that_was_never_started_stops_quietly() -> None:
     await MdnsAdvertiser("Shoebox", 2283, {}, ["127.0.0.1"], "id").stop()
 
 
-async def test_interfaces_given_by_name_are_followed_when_addresses_change(start_advertiser, resolve) -> None:
+async def test_interfaces_given_by_name_are_followed_when_addresses_change(
+    start_advertiser, resolve, name: str
+) -> None:
     addresses = ["127.0.0.1"]
     # "lo" is a name, not an address: the sockets follow the interface's addresses as they change.
     advertiser = await start_advertiser(interfaces=["lo"], address_source=lambda: list(addresses))
@@ -167,6 +184,6 @@ async def test_interfaces_given_by_name_are_followed_when_addresses_change(start
     addresses.append("127.0.0.5")
     assert await advertiser.check_addresses()
 
-    info = await resolve(HTTP, f"Shoebox.{HTTP}")
+    info = await resolve(HTTP, f"{name}.{HTTP}")
     assert info is not None
     assert sorted(info.parsed_addresses()) == ["127.0.0.1", "127.0.0.5"]
