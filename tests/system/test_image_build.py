@@ -105,6 +105,31 @@ def test_first_boot_unit_runs_once_before_the_network_and_the_server(rpi_config:
     assert before and {"network-pre.target", "shoebox.service"} <= set(before.group(1).split())
 
 
+def test_image_units_load_together_without_ordering_cycles(rpi_config: Path, tmp_path: Path) -> None:
+    """The overlay over the host's stock units: first boot, the server and the boot target verify."""
+    analyze = shutil.which("systemd-analyze")
+    stock = next(
+        (d for d in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")) if d.is_dir()), None
+    )
+    if analyze is None or stock is None:
+        pytest.skip("systemd-analyze is not installed (Debian package 'systemd')")
+    root = tmp_path / "root"
+    shutil.copytree(stock, root / "usr/lib/systemd/system", symlinks=True)
+    shutil.copytree(rpi_config / "overlay", root, symlinks=True, dirs_exist_ok=True)
+    for stub in ("usr/local/bin/shoebox", "usr/local/bin/shoebox-mount-helper"):
+        (root / stub).parent.mkdir(parents=True, exist_ok=True)
+        (root / stub).write_text("#!/bin/sh\n")
+        (root / stub).chmod(0o755)
+
+    units = ["shoebox-firstboot.service", "shoebox.service", "multi-user.target"]
+    result = subprocess.run(
+        [analyze, "verify", "--man=no", f"--root={root}", *units], capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "cycle" not in result.stderr and "shoebox" not in result.stderr, result.stderr
+
+
 def test_packages_include_the_runtime_and_the_pi_kernels(rpi_config: Path) -> None:
     packages = set((rpi_config / "packages.txt").read_text().split())
     assert {"python3", "python3-systemd", "libvips42", "ffmpeg", "libimage-exiftool-perl"} <= packages
