@@ -69,6 +69,10 @@ async def trash_purger(services: Services) -> AsyncIterator[None]:
 
 def default_components(settings: Settings) -> list[Startable]:
     components: list[Startable] = [trash_purger]
+    if settings.import_auto:
+        from appliance.importer.component import auto_import
+
+        components.append(auto_import)
     return components
 
 

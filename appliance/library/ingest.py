@@ -13,10 +13,13 @@ answered as a duplicate.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
+import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -294,21 +297,56 @@ class IngestService:
             raise BadRequest("Live photo video not found")
         return video_id
 
-    async def ingest_path(self, request: IngestRequest, source: Path, sidecar: Path | None = None) -> IngestResult:
-        """Copy a file from disk (a card, a folder) through staging and ingest it, hashing while copying."""
-        staged = await asyncio.to_thread(self._copy_to_staging_blocking, source)
+    async def ingest_path(
+        self, request: IngestRequest, source: Path, sidecar: Path | None = None, *,
+        stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
+    ) -> IngestResult:
+        """Copy a file from disk (a card, a folder) through staging and ingest it, hashing while copying.
+
+        `stop` (set from another thread or the loop) aborts the copy between chunks with `ImportStopped`;
+        `progress` is called from the copying thread with each chunk's size. Whatever happens, nothing is
+        left in staging: a failed or cancelled copy removes its own `.part`.
+        """
+        staged = await self._stage_path(source, stop, progress)
         if sidecar is not None:
-            request.sidecar = await asyncio.to_thread(self._copy_to_staging_blocking, sidecar)
+            try:
+                request.sidecar = await self._stage_path(sidecar, stop, None)
+            except BaseException:
+                await asyncio.shield(asyncio.to_thread(staged.path.unlink, True))
+                raise
         return await self.ingest(request, staged)
 
-    def _copy_to_staging_blocking(self, source: Path) -> StagedFile:
+    async def _stage_path(
+        self, source: Path, stop: threading.Event | None, progress: Callable[[int], None] | None
+    ) -> StagedFile:
+        stop = stop or threading.Event()
+        copy = asyncio.ensure_future(asyncio.to_thread(self._copy_to_staging_blocking, source, stop, progress))
+        try:
+            return await asyncio.shield(copy)
+        except asyncio.CancelledError:
+            # the thread cannot be cancelled: tell it to stop, wait for it, and drop what it made
+            stop.set()
+            with contextlib.suppress(BaseException):
+                staged = await copy
+                await asyncio.to_thread(staged.path.unlink, True)
+            raise
+
+    def _copy_to_staging_blocking(
+        self, source: Path, stop: threading.Event | None = None, progress: Callable[[int], None] | None = None
+    ) -> StagedFile:
         writer = self.store.new_staging_writer_blocking()
         try:
             with open(source, "rb") as handle:
+                with contextlib.suppress(OSError, AttributeError):
+                    os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
                 while chunk := handle.read(COPY_CHUNK):
+                    if stop is not None and stop.is_set():
+                        raise ImportStopped(f"stopped while copying {source}")
                     writer.write_blocking(chunk)
                     if writer.size > self.max_upload_bytes:
                         raise BadRequest("File too large")
+                    if progress is not None:
+                        progress(len(chunk))
             return writer.finish_blocking()
         except DiskFullError as err:
             writer.abort_blocking()
@@ -316,6 +354,10 @@ class IngestService:
         except BaseException:
             writer.abort_blocking()
             raise
+
+
+class ImportStopped(Exception):
+    """A copy from disk was asked to stop (the card is being removed, the import cancelled)."""
 
 
 def file_times(path: Path) -> tuple[datetime, datetime]:
