@@ -27,7 +27,8 @@ def album_rows(settings: Settings) -> list[dict[str, object]]:
     for album in rows(settings, "SELECT id, name, owner_id FROM albums WHERE deleted_at IS NULL"):
         members = rows(
             settings,
-            "SELECT a.original_file_name FROM album_assets aa JOIN assets a ON a.id = aa.asset_id WHERE aa.album_id = ?",
+            "SELECT a.original_file_name FROM album_assets aa JOIN assets a ON a.id = aa.asset_id"
+            " WHERE aa.album_id = ?",
             (album["id"],),
         )
         found.append({"name": album["name"], "owner": album["owner_id"],
