@@ -104,6 +104,7 @@ def do_mount(name: str, runtime_dir: Path, *, data_dir: Path | None, owner: str 
     fs_type = found.get("TYPE", "")
     if fs_type not in FILESYSTEMS:
         raise MountError(f"{devnode}: {fs_type} is not a filesystem Shoebox imports from")
+    was_ro = subprocess.run(["blockdev", "--getro", devnode], capture_output=True, text=True).stdout.strip() == "1"
     subprocess.run(["blockdev", "--setro", devnode], capture_output=True)  # best effort: loop devices may refuse
     runtime_dir.mkdir(parents=True, exist_ok=True, mode=0o755)
     mountpoint.mkdir(exist_ok=True, mode=0o755)
@@ -121,7 +122,7 @@ def do_mount(name: str, runtime_dir: Path, *, data_dir: Path | None, owner: str 
     manifest = Manifest(
         name=name, devnode=devnode, mountpoint=str(mountpoint), fs_type=fs_type, fs_uuid=found.get("UUID", ""),
         label=found.get("LABEL", ""), driver=plan.driver, mounted_at=datetime.now(UTC).isoformat(),
-        release_dir=str(release_dir),
+        release_dir=str(release_dir), restore_rw=not was_ro,
     )
     if holder:
         manifest.holder_pid = _spawn_holder(name, runtime_dir)
@@ -159,6 +160,9 @@ def do_unmount(name: str, runtime_dir: Path, *, from_holder: bool = False) -> No
     _unmount_path(mountpoint)
     with contextlib.suppress(OSError):
         mountpoint.rmdir()
+    if manifest is not None and manifest.restore_rw and os.path.exists(manifest.devnode):
+        # the device outlives the mount (a loop device, a card left in): give it back as we found it
+        subprocess.run(["blockdev", "--setrw", manifest.devnode], capture_output=True)
     release_dir = runtime_dir / f"{name}.ctl"
     with contextlib.suppress(OSError):
         (release_dir / "release").unlink(missing_ok=True)

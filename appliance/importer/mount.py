@@ -86,6 +86,7 @@ class Manifest:
     mounted_at: str
     release_dir: str = ""
     holder_pid: int = 0
+    restore_rw: bool = False
 
     def device(self) -> BlockDevice:
         return BlockDevice(name=self.name, devnode=self.devnode, fs_type=self.fs_type, fs_uuid=self.fs_uuid,
