@@ -96,7 +96,7 @@ def do_mount(name: str, runtime_dir: Path, *, data_dir: Path | None, owner: str 
     name = Path(devnode).name
     manifest_file = manifest_path(runtime_dir, name)
     mountpoint = runtime_dir / name
-    if manifest_file.exists() and os.path.ismount(mountpoint):
+    if manifest_file.exists() and is_mounted(mountpoint):
         return Manifest.read(manifest_file)  # already mounted: starting the unit twice is harmless
     guards = [*GUARD_PATHS, *([str(data_dir)] if data_dir else [])]
     refuse_system_device(devnode, guards)
@@ -111,7 +111,7 @@ def do_mount(name: str, runtime_dir: Path, *, data_dir: Path | None, owner: str 
     uid, gid = _owner(data_dir, owner)
     plan = plan_mount(fs_type, devnode, str(mountpoint), kernel_filesystems=_kernel_filesystems(), uid=uid, gid=gid)
     result = subprocess.run(plan.argv, capture_output=True, text=True)
-    if result.returncode != 0 or not os.path.ismount(mountpoint):
+    if result.returncode != 0 or not is_mounted(mountpoint):
         with contextlib.suppress(OSError):
             mountpoint.rmdir()
         raise MountError(f"{' '.join(plan.argv)} failed: {(result.stderr or result.stdout).strip()}")
@@ -135,15 +135,30 @@ def do_mount(name: str, runtime_dir: Path, *, data_dir: Path | None, owner: str 
 def _spawn_holder(name: str, runtime_dir: Path) -> int:
     process = subprocess.Popen(
         [sys.executable, "-m", "appliance.importer.helper", "hold", name, "--runtime-dir", str(runtime_dir)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=None, start_new_session=True,
+        # no inherited pipes: whoever ran `mount` (systemd, a test) must see it finish
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     return process.pid
+
+
+def is_mounted(path: Path) -> bool:
+    """From the mount table, not `os.path.ismount`: a dead FUSE mount fails stat() with ENOTCONN."""
+    try:
+        lines = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return os.path.ismount(path)
+    wanted = str(path)
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 1 and fields[1].replace("\\040", " ").replace("\\011", "\t") == wanted:
+            return True
+    return False
 
 
 def _unmount_path(mountpoint: Path) -> None:
     for argv in (["umount", str(mountpoint)], ["umount", "-l", str(mountpoint)],
                  ["fusermount", "-u", "-z", str(mountpoint)]):
-        if not os.path.ismount(mountpoint):
+        if not is_mounted(mountpoint):
             break
         subprocess.run(argv, capture_output=True)
 
@@ -191,7 +206,7 @@ def hold(name: str, runtime_dir: Path) -> None:
         time.sleep(HOLD_POLL)
         if release.exists() or not os.path.exists(devnode):
             break
-        if time.monotonic() - started > 5 and not manifest_file.exists() and not os.path.ismount(mountpoint):
+        if time.monotonic() - started > 5 and not manifest_file.exists() and not is_mounted(mountpoint):
             return  # someone else (ExecStop) already unmounted
     do_unmount(name, runtime_dir, from_holder=True)
 

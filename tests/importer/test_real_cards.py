@@ -125,9 +125,21 @@ def fuse_pids(mountpoint: Path) -> list[int]:
 def runtime_dir(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "run"
     yield path
-    for mountpoint in path.glob("*"):  # never leave a mount behind, whatever a test did
-        if mountpoint.is_dir() and os.path.ismount(mountpoint):
-            subprocess.run(["umount", "-l", str(mountpoint)], capture_output=True)
+    for line in Path("/proc/mounts").read_text().splitlines():  # never leave a mount behind, even a dead one
+        target = line.split()[1]
+        if target.startswith(str(path) + "/"):
+            subprocess.run(["umount", "-l", target], capture_output=True)
+
+
+async def no_fuse_driver_left(runtime_dir: Path) -> bool:
+    """A FUSE driver exits just after its unmount: give it a moment."""
+    import asyncio
+
+    for _ in range(50):
+        if not fuse_pids(runtime_dir):
+            return True
+        await asyncio.sleep(0.1)
+    return False
 
 
 def build(kind: str, tree: Path, tmp_path: Path, label: str) -> Path:
@@ -167,8 +179,8 @@ async def test_real_card_is_mounted_read_only_imported_and_unmounted(
         (xmp,) = rows(settings, "SELECT sidecar_path FROM assets WHERE upper(original_file_name) = 'IMG_0001.JPG'")
         assert xmp[0]
         # unmounted and cleaned up when done; the card image is byte for byte what it was
-        assert list(runtime_dir.iterdir()) == []
-        assert not fuse_pids(runtime_dir)
+        assert os.listdir(runtime_dir) == []
+        assert await no_fuse_driver_left(runtime_dir)
     assert image.read_bytes() == before
 
 
@@ -244,7 +256,7 @@ async def test_real_card_pulled_mid_import_resumes_on_reinsertion(
     assert 0 < first.imported < first.found
     assert len(asset_names(settings)) == first.imported
     assert_library_consistent(settings)
-    assert list(runtime_dir.iterdir()) == []  # the dead mount was cleaned up
+    assert os.listdir(runtime_dir) == []  # the dead mount was cleaned up
 
     with loop_device(image) as devnode:  # the same card again, maybe as another loop device
         source = FakeEventSource()
@@ -257,3 +269,36 @@ async def test_real_card_pulled_mid_import_resumes_on_reinsertion(
     assert second.resumed_from == first.id and second.album_id == first.album_id
     assert first.imported + second.imported == len(asset_names(settings)) == 28
     assert_library_consistent(settings)
+
+
+async def test_unit_flow_helper_mounts_server_imports_and_release_unmounts(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path, runtime_dir: Path
+) -> None:
+    """As under systemd: the unit runs `shoebox-mount-helper mount <dev>`, the unprivileged server finds the
+    manifest, imports, and asks for release; the helper's holder unmounts."""
+    import asyncio
+
+    from appliance.importer.mount import Manifest, ManifestMounter, manifest_path
+
+    image = build("vfat", camera_tree(tmp_path / "tree"), tmp_path, "UNITFLOW")
+    with loop_device(image) as devnode:
+        card = usb_card(devnode)
+        run(*HelperMounter(runtime_dir).helper, "mount", devnode, "--runtime-dir",
+            str(runtime_dir), "--data-dir", str(settings.data_dir))
+        holder = Manifest.read(manifest_path(runtime_dir, card.name)).holder_pid
+        try:
+            source = FakeEventSource()
+            manager = ImportManager(services.imports, source, ManifestMounter(runtime_dir), debounce=0.05)
+            async with running(manager):
+                source.insert(card)
+                session = await next_session(manager)
+            assert session.state == "completed" and session.imported == 4
+            for _ in range(100):  # the holder polls twice a second
+                if not os.listdir(runtime_dir):
+                    break
+                await asyncio.sleep(0.1)
+            assert os.listdir(runtime_dir) == []
+            assert await no_fuse_driver_left(runtime_dir)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(holder, signal.SIGTERM)

@@ -14,7 +14,6 @@ from tests.api.conftest import Caller
 from tests.importer.conftest import build_card
 
 
-
 async def test_sessions_are_listed_for_admins_with_their_counts(
     client: TestClient, services: Services, admin: Caller, alice: Caller, tmp_path: Path
 ) -> None:
