@@ -36,6 +36,8 @@ PROGRESS_INTERVAL = 0.5
 # Read errors on this many files in a row mean the card is gone even if its folder still lists (the
 # kernel may answer from cache after a USB reader is pulled); fewer are bad files, counted as failed.
 GONE_STREAK = 3
+# Files copied at once: while one is fsynced, the next is read and hashed (two cores, one disk).
+WORKERS = 3
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class _Run:
     album_pending: list[str] = field(default_factory=list)
     copied: int = 0  # bytes of the file being copied, updated from the copying thread
     gone_streak: int = 0
+    handled: list[tuple[Any, ...]] = field(default_factory=list)  # import_files rows not yet written
     last_progress: float = 0.0
 
     @property
@@ -109,6 +112,7 @@ class ImportService:
         album_template: str = "{label} {date}",
         limits: Limits | None = None,
         events: ImportEvents | None = None,
+        workers: int = WORKERS,
     ) -> None:
         self.ingest = ingest
         self.albums = albums
@@ -119,6 +123,7 @@ class ImportService:
         self.album_template = album_template
         self.limits = limits or Limits()
         self.events = events or ImportEvents()
+        self.workers = workers
 
     async def recover(self) -> None:
         """At start: sessions a stop or crash cut short become `interrupted`, to be resumed."""
@@ -159,8 +164,7 @@ class ImportService:
         try:
             scan = await self._scan(run)
             run.known = await self.imports.known_files(source.key, owner.id)
-            for item in scan.items:
-                await self._import_item(run, item)
+            await self._import_all(run, scan.items)
             await self._finish(run, "completed")
         except (SourceGone, ImportStopped) as err:
             await self._finish(run, "interrupted", str(err) or "the source went away")
@@ -206,6 +210,27 @@ class ImportService:
             run.record.error = f"only the first {self.limits.max_files} files were listed"
         await self._save(run, force=True)
         return scan
+
+    async def _import_all(self, run: _Run, items: list[ImportItem]) -> None:
+        """A few workers share the list; the first fatal error stops the others (between chunks, never
+        by cancelling a commit) and is raised once they have all finished."""
+        queue = iter(items)
+        failures: list[BaseException] = []
+
+        async def worker() -> None:
+            for item in queue:
+                if failures:
+                    return
+                try:
+                    await self._import_item(run, item)
+                except Exception as err:
+                    failures.append(err)
+                    run.stop.set()
+                    return
+
+        await asyncio.gather(*(worker() for _ in range(max(1, self.workers))))
+        if failures:
+            raise failures[0]
 
     def _check_stop(self, run: _Run) -> None:
         if run.stop.is_set():
@@ -259,11 +284,11 @@ class ImportService:
             run.record.duplicates += 1
         if in_album and not result.is_trashed:
             run.album_pending.append(result.id)
-        await self.imports.record_file(
-            source_key=run.source.key, owner_id=run.owner.id, relpath=source_file.relpath, size=source_file.size,
-            mtime_ns=source_file.mtime_ns, status="imported" if result.status == "created" else "duplicate",
-            asset_id=result.id, checksum=None, session_id=run.record.id, now=iso(self.clock()),
-        )
+        run.handled.append((
+            run.source.key, run.owner.id, source_file.relpath, source_file.size, source_file.mtime_ns,
+            "imported" if result.status == "created" else "duplicate", result.id, None, run.record.id,
+            iso(self.clock()),
+        ))
         if result.status == "created" or run.record.album_id:
             await self._flush_album(run, force=len(run.album_pending) >= ALBUM_BATCH)
         await self._save(run)
@@ -327,6 +352,10 @@ class ImportService:
         if not force and now - run.last_progress < PROGRESS_INTERVAL:
             return
         run.last_progress = now
+        # the per-source record goes in with the progress: a crash loses at most the last half second of
+        # it, and those files are then found again by checksum (duplicates), never imported twice
+        handled, run.handled = run.handled, []
+        await self.imports.record_files(handled)
         record = run.record
         record.updated_at = iso(self.clock())
         await self.imports.update_session(record.id, {

@@ -101,17 +101,18 @@ class ImportRepository:
         )
         return {row[0]: KnownFile(row[1], row[2], row[3], row[4]) for row in rows}
 
-    async def record_file(
-        self, *, source_key: str, owner_id: str, relpath: str, size: int, mtime_ns: int, status: str,
-        asset_id: str | None, checksum: bytes | None, session_id: str, now: str,
-    ) -> None:
-        await self.db.execute(
+    async def record_files(self, files: list[tuple[Any, ...]]) -> None:
+        """Remember handled files: (source_key, owner_id, relpath, size, mtime_ns, status, asset_id, checksum,
+        session_id, handled_at) rows, in one transaction."""
+        if not files:
+            return
+        await self.db.executemany(
             "INSERT INTO import_files (source_key, owner_id, relpath, size, mtime_ns, status, asset_id, checksum,"
             " session_id, handled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (source_key, owner_id, relpath) DO UPDATE SET size = excluded.size,"
             " mtime_ns = excluded.mtime_ns, status = excluded.status, asset_id = excluded.asset_id,"
             " checksum = excluded.checksum, session_id = excluded.session_id, handled_at = excluded.handled_at",
-            (source_key, owner_id, relpath, size, mtime_ns, status, asset_id, checksum, session_id, now),
+            files,
         )
 
     async def live_asset_ids(self, owner_id: str, asset_ids: list[str]) -> set[str]:

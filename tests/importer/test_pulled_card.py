@@ -62,11 +62,11 @@ class _BreaksAfterOneChunk:
     def fileno(self) -> int:
         return int(self.handle.fileno())
 
-    def read(self, size: int = -1) -> bytes:
+    def readinto(self, buffer: bytearray) -> int:
         self.reads += 1
         if self.reads > 1:
             raise OSError(self.code, os.strerror(self.code))
-        return bytes(self.handle.read(size))
+        return int(self.handle.readinto(buffer))
 
 
 def big_card(tmp_path: Path) -> Path:
@@ -142,10 +142,10 @@ async def test_remove_event_stops_the_copy_in_flight(
         def fileno(self) -> int:
             return int(self.handle.fileno())
 
-        def read(self, size: int = -1) -> bytes:
+        def readinto(self, buffer: bytearray) -> int:
             reading.set()
             release.wait(10)
-            return bytes(self.handle.read(size))
+            return int(self.handle.readinto(buffer))
 
     def slow_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
         handle = REAL_OPEN(file, mode, *args, **kwargs)
