@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from types import ModuleType
 
 from aiohttp import web
 
-from appliance.api import albums, appliance_imports, assets, auth, search, server, users
+from appliance.api import albums, appliance_imports, appliance_status, assets, auth, metrics, search, server, users
 from appliance.api.common import SERVICES, as_json
 from appliance.api.middleware import errors_middleware, guarded
 from appliance.api.routing import Router
@@ -16,7 +16,7 @@ from appliance.services import Services
 
 log = logging.getLogger(__name__)
 
-API_MODULES: list[ModuleType] = [server, auth, users, assets, albums, search, appliance_imports]
+API_MODULES: list[ModuleType] = [server, auth, users, assets, albums, search, appliance_status, appliance_imports]
 
 # Parts that run beside the HTTP server (job runner, mDNS, notify...). Each gets the services on start.
 Startable = Callable[[Services], AsyncIterator[None]]
@@ -39,6 +39,7 @@ def create_app(services: Services, *, components: list[Startable] | None = None,
         client_max_size=services.settings.max_json_bytes,
     )
     app[SERVICES] = services
+    metrics.install(app)
     app.router.add_get("/.well-known/immich", well_known)
     add_routes(app, [module.router for module in API_MODULES] + (extra_routers or []))
     app.cleanup_ctx.append(_database_lifecycle)
@@ -57,8 +58,8 @@ async def _database_lifecycle(app: web.Application) -> AsyncIterator[None]:
     await services.db.close()
 
 
-def _component_context(component: Startable) -> Callable[[web.Application], Awaitable[AsyncIterator[None]]]:
+def _component_context(component: Startable) -> Callable[[web.Application], AsyncIterator[None]]:
     def context(app: web.Application) -> AsyncIterator[None]:
         return component(app[SERVICES])
 
-    return context  # type: ignore[return-value]
+    return context

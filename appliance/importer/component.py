@@ -34,10 +34,8 @@ def status_line(event: Event) -> str | None:
 
 
 def _status_sender() -> Callable[[str], Any] | None:
-    try:
-        from appliance.system.notify import Notifier  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
+    from appliance.system.notify import Notifier
+
     notifier = Notifier()
     return notifier.status if notifier.enabled else None
 

@@ -90,7 +90,9 @@ class _Run:
     known: dict[str, KnownFile] = field(default_factory=dict)
     album_pending: list[str] = field(default_factory=list)
     copied: int = 0  # bytes of the file being copied, updated from the copying thread
-    gone_streak: int = 0
+    gone_streak: int = 0  # files in a row that failed with a "source gone" error
+    gone_failed: int = 0  # files failed with such errors: not "failed" if the session ends interrupted
+    # (they were not recorded as handled, so the resumed session tries them again)
     handled: list[tuple[Any, ...]] = field(default_factory=list)  # import_files rows not yet written
     last_progress: float = 0.0
 
@@ -265,9 +267,8 @@ class ImportService:
             if is_gone(err):
                 run.gone_streak += 1
                 if run.gone_streak >= GONE_STREAK or not await self._source_alive(run):
-                    run.record.failed -= run.gone_streak - 1  # those were the card going, not bad files
                     raise
-            await self._failed(run, source_file, str(err))
+            await self._failed(run, source_file, str(err), gone=is_gone(err))
             return None
         except InsufficientStorage:
             raise
@@ -323,9 +324,10 @@ class ImportService:
 
         return await asyncio.to_thread(probe)
 
-    async def _failed(self, run: _Run, source_file: SourceFile, why: str) -> None:
+    async def _failed(self, run: _Run, source_file: SourceFile, why: str, *, gone: bool = False) -> None:
         log.warning("import %s: could not import %s: %s", run.record.id, source_file.relpath, why)
         run.record.failed += 1
+        run.gone_failed += int(gone)
         await self._save(run)
 
     async def _flush_album(self, run: _Run, *, force: bool = True) -> None:
@@ -375,6 +377,10 @@ class ImportService:
                 log.exception("import %s: could not fill the album", run.record.id)
         else:
             run.album_pending.clear()  # nothing new: no album for duplicates alone
+        if state == "interrupted":
+            # read errors in a session the card left were (most likely) the card going, not bad files;
+            # they are retried when the card comes back
+            run.record.failed -= run.gone_failed
         run.record.state = state
         if error:
             run.record.error = error
