@@ -8,7 +8,7 @@ from types import ModuleType
 
 from aiohttp import web
 
-from appliance.api import albums, appliance_status, assets, auth, metrics, search, server, users
+from appliance.api import albums, appliance_imports, appliance_status, assets, auth, metrics, search, server, users
 from appliance.api.common import SERVICES, as_json
 from appliance.api.middleware import errors_middleware, guarded
 from appliance.api.routing import Router
@@ -16,7 +16,7 @@ from appliance.services import Services
 
 log = logging.getLogger(__name__)
 
-API_MODULES: list[ModuleType] = [server, auth, users, assets, albums, search, appliance_status]
+API_MODULES: list[ModuleType] = [server, auth, users, assets, albums, search, appliance_status, appliance_imports]
 
 # Parts that run beside the HTTP server (job runner, mDNS, notify...). Each gets the services on start.
 Startable = Callable[[Services], AsyncIterator[None]]
@@ -52,6 +52,7 @@ async def _database_lifecycle(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     await services.db.open()
     await services.ingest.recover()
+    await services.imports.recover()
     log.info("database ready at %s", services.db.path)
     yield
     await services.db.close()

@@ -7,6 +7,7 @@ from typing import Any
 
 from appliance.clock import Clock, utc_now
 from appliance.config import Settings
+from appliance.importer.service import ImportService
 from appliance.library.access import AccessService
 from appliance.library.albums import AlbumService
 from appliance.library.assets import AssetService
@@ -19,6 +20,7 @@ from appliance.storage.albums import AlbumRepository
 from appliance.storage.assets import AssetRepository
 from appliance.storage.db import Database
 from appliance.storage.files import MediaStore
+from appliance.storage.imports import ImportRepository
 from appliance.storage.users import ApiKeyRepository, SessionRepository, UserRepository
 
 
@@ -36,6 +38,7 @@ class Services:
     albums: AlbumService
     search: SearchService
     server: ServerService
+    imports: ImportService
     # optional parts (jobs, hardware, discovery...) register themselves here by name
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -47,6 +50,11 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
     access = AccessService(db)
     auth = AuthService(user_repo, SessionRepository(db), ApiKeyRepository(db), clock)
     assets = AssetService(db, asset_repo, user_repo, access, store, clock)
+    ingest = IngestService(
+        db, asset_repo, user_repo, store, clock,
+        max_upload_bytes=settings.max_upload_bytes, min_free_bytes=settings.min_free_bytes,
+    )
+    albums = AlbumService(db, album_repo, user_repo, access, clock)
     return Services(
         settings=settings,
         clock=clock,
@@ -55,12 +63,13 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
         access=access,
         auth=auth,
         users=UserService(user_repo, auth.sessions, auth, clock),
-        ingest=IngestService(
-            db, asset_repo, user_repo, store, clock,
-            max_upload_bytes=settings.max_upload_bytes, min_free_bytes=settings.min_free_bytes,
-        ),
+        ingest=ingest,
         assets=assets,
-        albums=AlbumService(db, album_repo, user_repo, access, clock),
+        albums=albums,
         search=SearchService(asset_repo, assets),
         server=ServerService(settings.data_dir, user_repo, asset_repo, trash_days=settings.trash_days),
+        imports=ImportService(
+            ingest, albums, user_repo, ImportRepository(db), clock,
+            user_email=settings.import_user_email, album_template=settings.import_album_template,
+        ),
     )
