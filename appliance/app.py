@@ -10,6 +10,7 @@ from aiohttp import web
 
 from appliance.api import (
     albums,
+    appliance_imports,
     appliance_status,
     asset_metadata,
     assets,
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 # asset_metadata before assets: its static /assets/metadata must win over /assets/{id}
 API_MODULES: list[ModuleType] = [
-    server, auth, users, asset_metadata, assets, albums, search, appliance_status, sync,
+    server, auth, users, asset_metadata, assets, albums, search, appliance_status, appliance_imports, sync,
 ]
 
 # Parts that run beside the HTTP server (job runner, mDNS, notify...). Each gets the services on start.
@@ -68,6 +69,7 @@ async def _database_lifecycle(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     await services.db.open()
     await services.ingest.recover()
+    await services.imports.recover()
     log.info("database ready at %s", services.db.path)
     yield
     await services.db.close()

@@ -139,6 +139,10 @@ def default_components(settings: Settings) -> list[Startable]:
     components: list[Startable] = [hardware, trash_purger]
     if settings.mdns:
         components.append(mdns)
+    if settings.import_auto:
+        from appliance.importer.component import auto_import
+
+        components.append(auto_import)
     return components
 
 
@@ -156,7 +160,7 @@ def status_line(services: Services) -> str:
     return "; ".join(parts)
 
 
-async def report_status(services: Services, notifier: Notifier, every: float = 10.0) -> None:
+async def report_status(services: Services, notifier: Notifier, every: float = 3.0) -> None:
     last = ""
     while True:
         line = status_line(services)

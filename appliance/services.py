@@ -7,6 +7,7 @@ from typing import Any
 
 from appliance.clock import Clock, utc_now
 from appliance.config import Settings
+from appliance.importer.service import ImportService
 from appliance.library.access import AccessService
 from appliance.library.albums import AlbumService
 from appliance.library.assets import AssetService
@@ -22,6 +23,7 @@ from appliance.storage.albums import AlbumRepository
 from appliance.storage.assets import AssetRepository
 from appliance.storage.db import Database
 from appliance.storage.files import MediaStore
+from appliance.storage.imports import ImportRepository
 from appliance.storage.metadata import MetadataRepository
 from appliance.storage.sync import SyncRepository
 from appliance.storage.users import ApiKeyRepository, SessionRepository, UserRepository
@@ -41,6 +43,7 @@ class Services:
     albums: AlbumService
     search: SearchService
     server: ServerService
+    imports: ImportService
     sync: SyncService
     metadata: AssetMetadataService
     events: EventBus
@@ -59,6 +62,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
         db, asset_repo, user_repo, store, clock,
         max_upload_bytes=settings.max_upload_bytes, min_free_bytes=settings.min_free_bytes,
     )
+    albums = AlbumService(db, album_repo, user_repo, access, clock)
     events = EventBus()
     ingest.listeners.append(events.on_ingest)
     assets.listeners.append(events.on_assets)
@@ -72,9 +76,13 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
         users=UserService(user_repo, auth.sessions, auth, clock),
         ingest=ingest,
         assets=assets,
-        albums=AlbumService(db, album_repo, user_repo, access, clock),
+        albums=albums,
         search=SearchService(asset_repo, assets),
         server=ServerService(settings.data_dir, user_repo, asset_repo, trash_days=settings.trash_days),
+        imports=ImportService(
+            ingest, albums, user_repo, ImportRepository(db), clock,
+            user_email=settings.import_user_email, album_template=settings.import_album_template,
+        ),
         sync=SyncService(SyncRepository(db), clock),
         metadata=AssetMetadataService(MetadataRepository(db), access, clock),
         events=events,

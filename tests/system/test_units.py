@@ -115,7 +115,7 @@ def test_service_runs_unprivileged_with_access_to_render_and_video_nodes_only() 
     assert unit["Service.DevicePolicy"] == ["closed"]
     assert sorted(unit["Service.DeviceAllow"]) == ["char-drm rw", "char-video4linux rw"]
     assert unit["Service.ProtectSystem"] == ["strict"]
-    assert unit["Service.ReadWritePaths"] == ["/var/lib/shoebox"]
+    assert unit["Service.ReadWritePaths"] == ["/var/lib/shoebox", "-/run/shoebox-import"]
     assert unit["Service.StateDirectory"] == ["shoebox"]
     assert unit["Service.PrivateTmp"] == ["yes"]
     assert unit["Service.NoNewPrivileges"] == ["yes"]
