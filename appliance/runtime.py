@@ -51,7 +51,8 @@ def serve_from_args(args: argparse.Namespace) -> int:
 
 
 async def trash_purger(services: Services) -> AsyncIterator[None]:
-    """Empty trash older than the retention period, at start and then every six hours."""
+    """Housekeeping at start and then every six hours: empty trash older than the retention period, and
+    drop delete history (kept for the mobile app's sync) older than 31 days."""
 
     async def loop() -> None:
         while True:
@@ -59,8 +60,9 @@ async def trash_purger(services: Services) -> AsyncIterator[None]:
                 purged = await services.assets.purge_expired_trash(services.settings.trash_days)
                 if purged:
                     log.info("removed %d asset(s) from the trash after %d days", purged, services.settings.trash_days)
+                await services.sync.prune_audit()
             except Exception:
-                log.exception("trash purge failed")
+                log.exception("housekeeping failed")
             await asyncio.sleep(timedelta(hours=6).total_seconds())
 
     task = asyncio.create_task(loop())
