@@ -8,7 +8,24 @@ from types import ModuleType
 
 from aiohttp import web
 
-from appliance.api import albums, assets, auth, search, server, users
+from appliance.api import (
+    albums,
+    assets,
+    auth,
+    download,
+    frame,
+    map,
+    memories,
+    partners,
+    people,
+    search,
+    server,
+    shared_links,
+    stacks,
+    tags,
+    timeline,
+    users,
+)
 from appliance.api.common import SERVICES, as_json
 from appliance.api.middleware import errors_middleware, guarded
 from appliance.api.routing import Router
@@ -16,7 +33,10 @@ from appliance.services import Services
 
 log = logging.getLogger(__name__)
 
-API_MODULES: list[ModuleType] = [server, auth, users, assets, albums, search]
+API_MODULES: list[ModuleType] = [
+    server, auth, users, assets, albums, search, timeline, shared_links, partners, tags, stacks, memories, map,
+    download, people, frame,
+]
 
 # Parts that run beside the HTTP server (job runner, mDNS, notify...). Each gets the services on start.
 Startable = Callable[[Services], AsyncIterator[None]]
@@ -40,6 +60,7 @@ def create_app(services: Services, *, components: list[Startable] | None = None,
     )
     app[SERVICES] = services
     app.router.add_get("/.well-known/immich", well_known)
+    app.router.add_get("/frame", frame.page)
     add_routes(app, [module.router for module in API_MODULES] + (extra_routers or []))
     app.cleanup_ctx.append(_database_lifecycle)
     for component in components or []:

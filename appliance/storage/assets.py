@@ -55,6 +55,9 @@ class AssetQuery:
     trashed_after: str | None = None
     trashed_before: str | None = None
     order_desc: bool = True
+    join_exif: bool = False                # an extra_where clause reads `e.` (asset_exif)
+    min_file_size: int | None = None
+    order_by_size: bool = False
     extra_where: list[tuple[str, list[Any]]] = field(default_factory=list)
 
 
@@ -66,7 +69,7 @@ def build_where(query: AssetQuery) -> tuple[str, list[Any], bool]:
     """The WHERE clause, its parameters, and whether the EXIF table must be joined."""
     clauses: list[str] = []
     params: list[Any] = []
-    join_exif = False
+    join_exif = query.join_exif
 
     def add(sql: str, *values: Any) -> None:
         clauses.append(sql)
@@ -131,6 +134,8 @@ def build_where(query: AssetQuery) -> tuple[str, list[Any], bool]:
             add(f"{column} >= ?", low)
         if high is not None:
             add(f"{column} <= ?", high)
+    if query.min_file_size is not None:
+        add("a.file_size >= ?", query.min_file_size)
     for sql, values in query.extra_where:
         add(sql, *values)
     return " AND ".join(clauses) or "1", params, join_exif
@@ -241,9 +246,10 @@ class AssetRepository:
         where, params, join_exif = build_where(query)
         join = " LEFT JOIN asset_exif e ON e.asset_id = a.id" if join_exif else ""
         order = "DESC" if query.order_desc else "ASC"
+        column = "a.file_size" if query.order_by_size else "a.file_created_at"
         rows = await self.db.fetchall(
             f"SELECT a.* FROM assets a{join} WHERE {where}"
-            f" ORDER BY a.file_created_at {order}, a.id {order} LIMIT ? OFFSET ?",
+            f" ORDER BY {column} {order}, a.id {order} LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
         return [from_row(AssetRecord, row) for row in rows]

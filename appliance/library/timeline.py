@@ -1,0 +1,128 @@
+"""The timeline: which months have assets, and one month's assets, for the web and the mobile app."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from appliance.errors import BadRequest
+from appliance.library.auth import AuthContext
+from appliance.library.partners import PartnerService
+from appliance.library.tags import TagService
+from appliance.storage.timeline import TimelineFilter, TimelineRepository
+
+_BUCKET = re.compile(r"^(\d{4})-(\d{2})-01(T00:00:00(\.000)?Z?)?$")
+
+
+def parse_bucket(value: str) -> str:
+    """'YYYY-MM-01' from either form clients send ('YYYY-MM-DD' or 'YYYY-MM-01T00:00:00.000Z')."""
+    match = _BUCKET.match(value.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise BadRequest("timeBucket must be a valid date")
+    return f"{match.group(1)}-{match.group(2)}-01"
+
+
+class TimelineService:
+    def __init__(self, repo: TimelineRepository, partners: PartnerService, tags: TagService, access: Any) -> None:
+        self.repo = repo
+        self.partners = partners
+        self.tags = tags
+        self.access = access
+
+    async def build_filter(self, context: AuthContext, params: dict[str, Any]) -> TimelineFilter:
+        f = TimelineFilter(
+            owner_ids=[context.user_id],
+            visibility=params.get("visibility"),
+            is_favorite=params.get("isFavorite"),
+            is_trashed=bool(params.get("isTrashed")),
+            with_stacked=bool(params.get("withStacked")),
+            order_desc=params.get("order", "desc") != "asc",
+            with_coordinates=bool(params.get("withCoordinates")),
+        )
+        if context.shared_link is not None:
+            album_id = getattr(context.shared_link.link, "album_id", None)
+            if not album_id or params.get("albumId") not in (None, album_id):
+                raise BadRequest("Not found or no album.read access")
+            params = {**params, "albumId": album_id}
+        if params.get("albumId"):
+            if await self.access.album_role(context, params["albumId"]) is None:
+                raise BadRequest("Not found or no album.read access")
+            f.album_id = params["albumId"]
+            f.owner_ids = await self.repo.album_owner_ids(params["albumId"])
+        elif params.get("userId") and params["userId"] != context.user_id:
+            if not await self.partners.shares_with(params["userId"], context.user_id):
+                raise BadRequest("Not found or no timeline.read access")
+            f.owner_ids = [params["userId"]]
+        if params.get("withPartners"):
+            if f.visibility == "archive" or f.is_favorite or f.is_trashed:
+                raise BadRequest(
+                    "withPartners is only supported for non-archived, non-trashed, non-favorited assets"
+                )
+            f.owner_ids = [*f.owner_ids, *await self.partners.timeline_owner_ids(context.user_id)]
+        if params.get("tagId"):
+            await self.tags.get(context, params["tagId"])
+            f.tag_ids = await self.tags.tags.with_descendants([params["tagId"]])
+        if params.get("personId"):
+            f.nothing = True  # no face detection yet: no person has assets
+        if f.visibility == "locked" and context.shared_link is not None:
+            f.nothing = True
+        return f
+
+    async def buckets(self, context: AuthContext, params: dict[str, Any]) -> list[dict[str, Any]]:
+        f = await self.build_filter(context, params)
+        return [{"timeBucket": month, "count": n} for month, n in await self.repo.buckets(f)]
+
+    async def bucket(self, context: AuthContext, params: dict[str, Any]) -> dict[str, Any]:
+        month = parse_bucket(params["timeBucket"])
+        f = await self.build_filter(context, params)
+        rows = await self.repo.bucket(f, month)
+        hide_location = context.shared_link is not None and not context.shared_link.link.show_metadata
+        return columns(rows, with_stacked=f.with_stacked, with_coordinates=f.with_coordinates and not hide_location)
+
+
+def _ratio(width: int | None, height: int | None, orientation: str | None) -> float:
+    if not width or not height:
+        return 1.0
+    if orientation in ("5", "6", "7", "8", "90", "-90"):
+        width, height = height, width
+    return round(width / height, 4)
+
+
+def columns(rows: list[Any], *, with_stacked: bool, with_coordinates: bool) -> dict[str, Any]:
+    """Rows → Immich's columnar TimeBucketAssetResponseDto (parallel arrays)."""
+    import base64
+
+    out: dict[str, list[Any]] = {key: [] for key in (
+        "id", "ownerId", "ratio", "isFavorite", "isImage", "isTrashed", "visibility", "fileCreatedAt",
+        "localOffsetHours", "createdAt", "duration", "thumbhash", "livePhotoVideoId", "projectionType",
+        "city", "country",
+    )}
+    if with_coordinates:
+        out["latitude"], out["longitude"] = [], []
+    if with_stacked:
+        out["stack"] = []
+    for r in rows:
+        out["id"].append(r["id"])
+        out["ownerId"].append(r["owner_id"])
+        out["ratio"].append(_ratio(r["width"], r["height"], r["orientation"]))
+        out["isFavorite"].append(bool(r["is_favorite"]))
+        out["isImage"].append(r["type"] == "IMAGE")
+        out["isTrashed"].append(r["deleted_at"] is not None)
+        out["visibility"].append(r["visibility"])
+        out["fileCreatedAt"].append(r["file_created_at"])
+        offset = r["offset_hours"]
+        out["localOffsetHours"].append(0 if offset is None else (int(offset) if offset == int(offset) else offset))
+        out["createdAt"].append(r["created_at"])
+        out["duration"].append(r["duration_ms"])
+        out["thumbhash"].append(base64.b64encode(bytes(r["thumbhash"])).decode() if r["thumbhash"] else None)
+        out["livePhotoVideoId"].append(r["live_photo_video_id"])
+        out["projectionType"].append(r["projection_type"])
+        out["city"].append(r["city"])
+        out["country"].append(r["country"])
+        if with_coordinates:
+            out["latitude"].append(r["latitude"])
+            out["longitude"].append(r["longitude"])
+        if with_stacked:
+            out["stack"].append([r["stack_id"], str(r["stack_count"])] if r["stack_id"] else None)
+    return out
+
