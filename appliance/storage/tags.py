@@ -286,10 +286,11 @@ class MemoryRepository:
         )
         return [(row[0], row[1]) for row in rows]
 
-    async def existing_on_this_day(self, owner_id: str, memory_at_prefix: str) -> set[int]:
+    async def existing_on_this_day(self, owner_id: str, show_at_prefix: str) -> set[int]:
+        """Years of the on-this-day memories already made for the day starting `show_at_prefix`."""
         rows = await self.db.fetchall(
-            "SELECT data FROM memories WHERE owner_id = ? AND type = 'on_this_day' AND memory_at LIKE ?",
-            (owner_id, memory_at_prefix + "%"),
+            "SELECT data FROM memories WHERE owner_id = ? AND type = 'on_this_day' AND show_at LIKE ?",
+            (owner_id, show_at_prefix + "%"),
         )
         import json
 
