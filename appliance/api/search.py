@@ -120,7 +120,7 @@ async def search_suggestions(request: web.Request) -> web.Response:
 
 @router.get("/search/explore", permission="asset.read")
 async def search_explore(request: web.Request) -> web.Response:
-    pairs = await services(request).browse.explore.cities(auth(request))
+    pairs = await services(request).browse.explore.cities(auth(request), explore=True)
     items = [{"value": city, "data": dto.asset(view)} for city, view in pairs]
     return as_json([{"fieldName": "exifInfo.city", "items": items}])
 

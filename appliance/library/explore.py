@@ -50,7 +50,8 @@ class ExploreService:
         narrowing = {
             "state": {"country": params.get("country")},
             "city": {"country": params.get("country"), "state": params.get("state")},
-            "camera-model": {"camera-make": params.get("make")},
+            "camera-make": {"camera-model": params.get("model"), "camera-lens-model": params.get("lensModel")},
+            "camera-model": {"camera-make": params.get("make"), "camera-lens-model": params.get("lensModel")},
             "camera-lens-model": {"camera-make": params.get("make"), "camera-model": params.get("model")},
         }.get(kind, {})
         found: list[Any] = await self.repo.suggestions(await self.owner_ids(context), kind, narrowing)
@@ -58,8 +59,10 @@ class ExploreService:
             found.append(None)
         return found
 
-    async def cities(self, context: AuthContext) -> list[tuple[str, AssetView]]:
-        pairs = await self.repo.one_per_city([context.user_id])
+    async def cities(self, context: AuthContext, *, explore: bool = False) -> list[tuple[str, AssetView]]:
+        """One photo per city; for explore, as Immich: at most 12 cities having at least 5 photos."""
+        owners = [context.user_id] if explore else await self.owner_ids(context)
+        pairs = await self.repo.one_per_city(owners, limit=12 if explore else 500, min_count=5 if explore else 1)
         views = await self.assets.views([record for _, record in pairs], with_exif=True)
         return [(city, view) for (city, _), view in zip(pairs, views, strict=True)]
 

@@ -38,16 +38,16 @@ class ExploreRepository:
         )
         return [row[0] for row in rows]
 
-    async def one_per_city(self, owner_ids: Sequence[str], limit: int = 200) -> list[tuple[str, AssetRecord]]:
+    async def one_per_city(self, owner_ids: Sequence[str], *, limit: int, min_count: int) -> list[tuple[str, AssetRecord]]:
         """The newest image of each city, cities with most photos first."""
         rows = await self.db.fetchall(
             "WITH c AS (SELECT e.city, a.id, row_number() OVER (PARTITION BY e.city ORDER BY a.file_created_at DESC)"
             " AS rn, count(*) OVER (PARTITION BY e.city) AS n FROM assets a JOIN asset_exif e ON e.asset_id = a.id"
             f" WHERE a.owner_id IN ({_marks(owner_ids)}) AND a.deleted_at IS NULL AND a.visibility = 'timeline'"
             " AND a.type = 'IMAGE' AND e.city IS NOT NULL AND e.city != '')"
-            " SELECT c.city AS for_city, a.* FROM c JOIN assets a ON a.id = c.id WHERE c.rn = 1"
+            " SELECT c.city AS for_city, a.* FROM c JOIN assets a ON a.id = c.id WHERE c.rn = 1 AND c.n >= ?"
             " ORDER BY c.n DESC, c.city LIMIT ?",
-            [*owner_ids, limit],
+            [*owner_ids, min_count, limit],
         )
         return [(row["for_city"], from_row(AssetRecord, row)) for row in rows]
 

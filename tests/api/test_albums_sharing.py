@@ -18,9 +18,10 @@ async def test_roles_decide_who_adds_and_removes(client: TestClient, alice: Call
                                                      {"userId": carol.id, "role": "viewer"}])
     body = await get_json(client, f"/api/albums/{album}", bob)
     assert_matches("AlbumResponseDto", body)
-    assert [(u["user"]["id"], u["role"]) for u in body["albumUsers"]] == [
+    assert body["albumUsers"][0]["role"] == "owner" and body["albumUsers"][0]["user"]["id"] == alice.id
+    assert {(u["user"]["id"], u["role"]) for u in body["albumUsers"]} == {
         (alice.id, "owner"), (bob.id, "editor"), (carol.id, "viewer")
-    ]
+    }
     bobs, carols = await photo(client, bob), await photo(client, carol)
     # editor adds their own photo; viewer cannot add; stranger cannot see
     assert (await send_json(client, "PUT", f"/api/albums/{album}/assets", bob, {"ids": [bobs]}))[0]["success"]

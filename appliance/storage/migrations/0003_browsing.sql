@@ -163,6 +163,7 @@ FROM assets GROUP BY 1, 2, 3, 4, 5;
 
 -- A bucket's assets: one owner, one month range of local_date_time, newest first.
 CREATE INDEX assets_owner_local ON assets(owner_id, local_date_time, visibility, deleted_at);
-CREATE INDEX assets_owner_favorite ON assets(owner_id, is_favorite) WHERE is_favorite = 1;
+-- favourites newest first (frames and Home Assistant page through them)
+CREATE INDEX assets_owner_favorite ON assets(owner_id, is_favorite, file_created_at DESC) WHERE is_favorite = 1;
 CREATE INDEX assets_trashed ON assets(owner_id, deleted_at) WHERE deleted_at IS NOT NULL;
 CREATE INDEX asset_exif_city ON asset_exif(city) WHERE city IS NOT NULL;
