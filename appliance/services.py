@@ -14,21 +14,21 @@ from appliance.library.auth import AuthService
 from appliance.library.downloads import DownloadService
 from appliance.library.explore import ExploreService
 from appliance.library.frame import FrameService
+from appliance.library.ingest import IngestService
 from appliance.library.memories import MemoryService
 from appliance.library.partners import PartnerService
+from appliance.library.search import SearchService
+from appliance.library.server import ServerService
 from appliance.library.shared_links import SharedLinkService
 from appliance.library.stacks import StackService
 from appliance.library.tags import TagService
 from appliance.library.timeline import TimelineService
-from appliance.library.ingest import IngestService
-from appliance.library.search import SearchService
-from appliance.library.server import ServerService
 from appliance.library.users import UserService
 from appliance.storage.albums import AlbumRepository
 from appliance.storage.assets import AssetRepository
 from appliance.storage.db import Database
-from appliance.storage.files import MediaStore
 from appliance.storage.explore import ExploreRepository
+from appliance.storage.files import MediaStore
 from appliance.storage.sharing import PartnerRepository, SharedLinkRepository
 from appliance.storage.tags import MemoryRepository, StackRepository, TagRepository
 from appliance.storage.timeline import TimelineRepository

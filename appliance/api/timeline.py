@@ -8,7 +8,6 @@ from aiohttp import web
 
 from appliance.api.assets import _uuids
 from appliance.api.common import Dto, as_json, auth, query, services
-
 from appliance.api.routing import Router
 
 router = Router()
