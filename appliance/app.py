@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from types import ModuleType
 
 from aiohttp import web
 
 from appliance.api import (
     albums,
+    appliance_status,
     assets,
     auth,
     download,
     frame,
     map,
     memories,
+    metrics,
     partners,
     people,
     search,
@@ -34,8 +36,8 @@ from appliance.services import Services
 log = logging.getLogger(__name__)
 
 API_MODULES: list[ModuleType] = [
-    server, auth, users, assets, albums, search, timeline, shared_links, partners, tags, stacks, memories, map,
-    download, people, frame,
+    server, auth, users, assets, albums, search, appliance_status, timeline, shared_links, partners, tags, stacks,
+    memories, map, download, people, frame,
 ]
 
 # Parts that run beside the HTTP server (job runner, mDNS, notify...). Each gets the services on start.
@@ -59,6 +61,7 @@ def create_app(services: Services, *, components: list[Startable] | None = None,
         client_max_size=services.settings.max_json_bytes,
     )
     app[SERVICES] = services
+    metrics.install(app)
     app.router.add_get("/.well-known/immich", well_known)
     app.router.add_get("/frame", frame.page)
     add_routes(app, [module.router for module in API_MODULES] + (extra_routers or []))
@@ -77,8 +80,8 @@ async def _database_lifecycle(app: web.Application) -> AsyncIterator[None]:
     await services.db.close()
 
 
-def _component_context(component: Startable) -> Callable[[web.Application], Awaitable[AsyncIterator[None]]]:
+def _component_context(component: Startable) -> Callable[[web.Application], AsyncIterator[None]]:
     def context(app: web.Application) -> AsyncIterator[None]:
         return component(app[SERVICES])
 
-    return context  # type: ignore[return-value]
+    return context

@@ -77,9 +77,9 @@ def _check_dto(name: str, value: Any, path: str, errors: list[str]) -> None:
         _check(prop["type"], value[key], f"{path}.{key}", errors)
         if prop["type"] == "string" and isinstance(value[key], str):
             lowered = key.lower()
-            if (lowered.endswith("at") or lowered in {"datetimeoriginal", "localdatetime", "modifydate"}) and value[key]:
-                if not ISO_ZONED.match(value[key]):
-                    errors.append(f"{path}.{key}: {value[key]!r} is not a zoned ISO timestamp")
+            is_time = lowered.endswith("at") or lowered in {"datetimeoriginal", "localdatetime", "modifydate"}
+            if is_time and value[key] and not ISO_ZONED.match(value[key]):
+                errors.append(f"{path}.{key}: {value[key]!r} is not a zoned ISO timestamp")
 
 
 def problems(name: str, value: Any) -> list[str]:

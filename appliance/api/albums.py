@@ -82,7 +82,7 @@ async def list_albums(request: web.Request) -> web.Response:
     if params.assetId:
         _uuids([params.assetId], "assetId")
     shared = params.isShared if params.isShared is not None else params.shared
-    views = await services(request).albums.list(auth(request), asset_id=params.assetId, shared=shared)
+    views = await services(request).albums.list_albums(auth(request), asset_id=params.assetId, shared=shared)
     if params.isOwned is not None:
         me = auth(request).user_id
         views = [v for v in views if (v.album.owner_id == me) == params.isOwned]

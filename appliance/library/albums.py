@@ -86,7 +86,7 @@ class AlbumService:
         rows = await self.db.fetchall(f"SELECT DISTINCT album_id FROM shared_links WHERE album_id IN ({marks})", ids)
         return {row[0] for row in rows}
 
-    async def list(self, context: AuthContext, *, asset_id: str | None, shared: bool | None) -> list[AlbumView]:
+    async def list_albums(self, context: AuthContext, *, asset_id: str | None, shared: bool | None) -> list[AlbumView]:
         albums = await self.albums.list_visible(context.user_id)
         if asset_id:
             containing = set(await self.albums.ids_containing(asset_id))

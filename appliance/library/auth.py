@@ -11,6 +11,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import bcrypt
@@ -190,7 +191,8 @@ class AuthService:
              "updated_at": now, "update_id": uuid7()},
         )
         if invalidate_sessions:
-            await self.sessions.delete_for_user(context.user.id, except_id=context.session.id if context.session else None)
+            keep = context.session.id if context.session else None
+            await self.sessions.delete_for_user(context.user.id, except_id=keep)
         user = await self.users.get(context.user.id)
         assert user is not None
         return user
@@ -320,8 +322,6 @@ class AuthService:
             context.user.id, except_id=context.session.id if context.session else None
         )
 
-
-from datetime import timedelta  # noqa: E402
 
 _HOUR = timedelta(hours=1)
 

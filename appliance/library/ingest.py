@@ -13,6 +13,7 @@ answered as a duplicate.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
@@ -81,24 +82,30 @@ class UploadSink:
         self._writer = writer
         self._max = max_bytes
         self._pending: asyncio.Future[None] | None = None
-        self._buffer = bytearray()
+        self._chunks: list[bytes] = []
+        self._buffered = 0
         self.received = 0
 
     async def write(self, chunk: bytes) -> None:
         self.received += len(chunk)
         if self.received > self._max:
             raise BadRequest("File too large")
-        self._buffer += chunk
-        if len(self._buffer) >= COPY_CHUNK:
-            await self._flush()
+        self._chunks.append(chunk)
+        self._buffered += len(chunk)
+        if self._buffered >= COPY_CHUNK:
+            try:
+                await self._flush()
+            except DiskFullError as err:  # the disk can fill while the body is still arriving
+                await self.abort()
+                raise InsufficientStorage("Not enough free disk space to store the file") from err
 
     async def _flush(self) -> None:
         if self._pending is not None:
             await self._pending
             self._pending = None
-        if self._buffer:
-            data = bytes(self._buffer)
-            self._buffer.clear()
+        if self._chunks:
+            data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+            self._chunks, self._buffered = [], 0
             self._pending = asyncio.ensure_future(asyncio.to_thread(self._writer.write_blocking, data))
 
     async def finish(self) -> StagedFile:
@@ -114,10 +121,8 @@ class UploadSink:
 
     async def abort(self) -> None:
         if self._pending is not None:
-            try:
+            with contextlib.suppress(Exception):  # the abort is what matters now
                 await self._pending
-            except Exception:  # noqa: BLE001 - the abort is what matters now
-                pass
             self._pending = None
         await asyncio.to_thread(self._writer.abort_blocking)
 

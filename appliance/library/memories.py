@@ -35,7 +35,7 @@ class MemoryService:
         created = 0
         day_start = datetime(for_date.year, for_date.month, for_date.day, tzinfo=UTC)
         prefix = iso(day_start)[:10]
-        for user in await self.users.list():
+        for user in await self.users.list_all():
             done = await self.memories.existing_on_this_day(user.id, prefix)
             by_year: dict[str, list[str]] = defaultdict(list)
             for asset_id, year in await self.memories.on_this_day_candidates(

@@ -87,8 +87,8 @@ class SearchService:
 
     async def metadata(self, context: AuthContext, dto: dict[str, Any]) -> tuple[list[AssetView], int, str | None]:
         """(page of assets, total, next page as a string or None)."""
-        page = int(dto.get("page") or 1)
-        size = int(dto.get("size") or 250)
+        page = int(dto.get("page", 1))
+        size = int(dto.get("size", 250))
         if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
             raise BadRequest(f"size must be between 1 and {MAX_PAGE_SIZE}, page at least 1")
         query = await self.build_query(context, dto)
@@ -115,7 +115,7 @@ class SearchService:
         return await self.assets.count(await self.build_query(context, dto))
 
     async def random(self, context: AuthContext, dto: dict[str, Any]) -> list[AssetView]:
-        size = int(dto.get("size") or 250)
+        size = int(dto.get("size", 250))
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise BadRequest(f"size must be between 1 and {MAX_PAGE_SIZE}")
         query = await self.build_query(context, dto)

@@ -51,7 +51,7 @@ class UserService:
         return user
 
     async def list_users(self) -> list[UserRecord]:
-        return await self.users.list()
+        return await self.users.list_all()
 
     async def update_me(self, context: AuthContext, changes: dict[str, Any]) -> UserRecord:
         values: dict[str, Any] = {}
@@ -73,7 +73,10 @@ class UserService:
         if values:
             values.update(updated_at=iso(self.clock()), update_id=uuid7())
             await self.users.update(user_id, values)
-        return await self.get(user_id)
+        user = await self.users.get(user_id, with_deleted=True)
+        if user is None:
+            raise BadRequest("User not found")
+        return user
 
     async def preferences(self, user: UserRecord) -> dict[str, Any]:
         return merge_preferences(user.preferences_dict)
@@ -160,4 +163,4 @@ class UserService:
         return user
 
     async def admin_list(self, with_deleted: bool) -> list[UserRecord]:
-        return await self.users.list(with_deleted=with_deleted)
+        return await self.users.list_all(with_deleted=with_deleted)

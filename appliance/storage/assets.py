@@ -104,20 +104,22 @@ def build_where(query: AssetQuery) -> tuple[str, list[Any], bool]:
         add("a.visibility = ?", query.visibility)
     elif not query.with_hidden:
         add("a.visibility IN ('timeline', 'archive')")
-    for column, value in (
+    exact_filters: tuple[tuple[str, object], ...] = (
         ("a.original_path", query.original_path),
         ("a.checksum", query.checksum),
         ("a.device_id", query.device_id),
         ("a.device_asset_id", query.device_asset_id),
-    ):
+    )
+    for column, value in exact_filters:
         if value is not None:
             add(f"{column} = ?", value)
     if query.original_file_name:
         add("a.original_file_name LIKE ? ESCAPE '\\'", f"%{_escape_like(query.original_file_name)}%")
-    for column, value in (
+    exif_filters: tuple[tuple[str, object], ...] = (
         ("e.city", query.city), ("e.state", query.state), ("e.country", query.country), ("e.make", query.make),
         ("e.model", query.model), ("e.lens_model", query.lens_model), ("e.rating", query.rating),
-    ):
+    )
+    for column, value in exif_filters:
         if value is not None:
             join_exif = True
             add(f"{column} = ?", value)

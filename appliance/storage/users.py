@@ -46,7 +46,7 @@ class UserRepository:
         row = await self.db.fetchone("SELECT id FROM users WHERE email = ?", (email,))
         return row is not None and row["id"] != except_id
 
-    async def list(self, *, with_deleted: bool = False) -> list[UserRecord]:
+    async def list_all(self, *, with_deleted: bool = False) -> list[UserRecord]:
         where = "" if with_deleted else " WHERE deleted_at IS NULL"
         rows = await self.db.fetchall(f"SELECT * FROM users{where} ORDER BY created_at")
         return [from_row(UserRecord, row) for row in rows]
