@@ -85,6 +85,8 @@ async def test_suggestions_explore_and_cities(client: TestClient, alice: Caller,
         assert_matches("SearchExploreResponseDto", section)
     assert explore[0]["fieldName"] == "exifInfo.city"
     assert [item["value"] for item in explore[0]["items"]] == ["Lyon"]  # explore wants 5 photos of a city
+    assert set(await _ids(client, alice, {"city": "Lyon"})) == {a, b, *more}  # a common city: scanned by date
+    assert await _ids(client, alice, {"city": "Turin", "size": 1}) == [c]
     cities = await get_json(client, "/api/search/cities", alice)
     assert [x["exifInfo"]["city"] for x in cities] == ["Lyon", "Turin"]
 
