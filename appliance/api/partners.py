@@ -35,7 +35,7 @@ def partner(user: UserRecord, record: PartnerRecord) -> dict[str, Any]:
 @router.get("/partners", permission="partner.read")
 async def list_partners(request: web.Request) -> web.Response:
     params = query(request, PartnerQuery)
-    found = await services(request).browse.partners.list(auth(request), params.direction)
+    found = await services(request).browse.partners.list_partners(auth(request), params.direction)
     return as_json([partner(user, record) for user, record in found])
 
 

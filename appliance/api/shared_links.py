@@ -65,7 +65,7 @@ async def link_json(request: web.Request, context: AuthContext, link: SharedLink
     album = None
     if link.album_id:
         album = dto.album(await svc.albums.get(context, link.album_id))
-    ids = await svc.browse.shared_links.shown_asset_ids(link)
+    ids: list[str] = await svc.browse.shared_links.shown_asset_ids(link)
     records = await svc.assets.assets.get_many(ids)
     order = {asset_id: index for index, asset_id in enumerate(ids)}
     records.sort(key=lambda r: order[r.id])
@@ -105,7 +105,7 @@ def _strip(asset: dict[str, Any]) -> dict[str, Any]:
 async def list_links(request: web.Request) -> web.Response:
     params = query(request, SearchQuery)
     context = auth(request)
-    links = await services(request).browse.shared_links.list(context, params.albumId, params.id)
+    links = await services(request).browse.shared_links.list_links(context, params.albumId, params.id)
     return as_json([await link_json(request, context, link) for link in links])
 
 

@@ -37,7 +37,7 @@ class TagBulkAssetsDto(Dto):
 
 @router.get("/tags", permission="tag.read")
 async def list_tags(request: web.Request) -> web.Response:
-    return as_json([dto.tag(t) for t in await services(request).browse.tags.list(auth(request))])
+    return as_json([dto.tag(t) for t in await services(request).browse.tags.list_tags(auth(request))])
 
 
 @router.post("/tags", permission="tag.create")

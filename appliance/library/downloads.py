@@ -53,7 +53,7 @@ def unique_name(name: str, seen: dict[str, int]) -> str:
 
 def _write_zip_blocking(files: list[tuple[Path, str]], writer: _QueueWriter) -> None:
     try:
-        with zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:  # type: ignore[arg-type]
+        with zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:  # type: ignore[call-overload]
             for path, name in files:
                 try:
                     source = path.open("rb")

@@ -131,9 +131,9 @@ class MemoryService:
     async def remove_assets(self, context: AuthContext, memory_id: str, ids: list[str]) -> list[dict[str, Any]]:
         await self._own(context, memory_id, "update")
         present = set((await self.memories.asset_ids([memory_id]))[memory_id])
-        results = [
+        results: list[dict[str, Any]] = [
             {"id": i, "success": True} if i in present else {"id": i, "success": False, "error": "not_found"}
             for i in ids
         ]
-        await self.memories.remove_assets(memory_id, [r["id"] for r in results if r["success"]])
+        await self.memories.remove_assets(memory_id, [i for i in ids if i in present])
         return results

@@ -17,7 +17,7 @@ class PartnerService:
         self.users = users
         self.clock = clock
 
-    async def list(self, context: AuthContext, direction: str) -> list[tuple[UserRecord, PartnerRecord]]:
+    async def list_partners(self, context: AuthContext, direction: str) -> list[tuple[UserRecord, PartnerRecord]]:
         """direction 'shared-by': whom I share with; 'shared-with': who shares with me."""
         found: list[tuple[UserRecord, PartnerRecord]] = []
         if direction == "shared-by":
@@ -44,7 +44,9 @@ class PartnerService:
         await self.partners.insert(record)
         return user, record
 
-    async def update(self, context: AuthContext, shared_by_id: str, in_timeline: bool) -> tuple[UserRecord, PartnerRecord]:
+    async def update(
+        self, context: AuthContext, shared_by_id: str, in_timeline: bool
+    ) -> tuple[UserRecord, PartnerRecord]:
         """Only the receiving side chooses whether a partner's photos show in their timeline."""
         if await self.partners.get(shared_by_id, context.user_id) is None:
             raise BadRequest("Not found or no partner.update access")

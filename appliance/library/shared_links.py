@@ -103,7 +103,9 @@ class SharedLinkService:
             raise BadRequest("Shared link not found")
         return link
 
-    async def list(self, context: AuthContext, album_id: str | None, link_id: str | None) -> list[SharedLinkRecord]:
+    async def list_links(
+        self, context: AuthContext, album_id: str | None, link_id: str | None
+    ) -> list[SharedLinkRecord]:
         return await self.links.list_for_user(context.user_id, album_id=album_id, link_id=link_id)
 
     async def get(self, context: AuthContext, link_id: str) -> SharedLinkRecord:

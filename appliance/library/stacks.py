@@ -49,7 +49,9 @@ class StackService:
         await self.stacks.create(stack, ids, old)
         return stack, await self.stacks.asset_ids(stack.id)
 
-    async def update(self, context: AuthContext, stack_id: str, primary_asset_id: str | None) -> tuple[StackRecord, list[str]]:
+    async def update(
+        self, context: AuthContext, stack_id: str, primary_asset_id: str | None
+    ) -> tuple[StackRecord, list[str]]:
         await self._own(context, stack_id, "update")
         if primary_asset_id:
             if primary_asset_id not in await self.stacks.asset_ids(stack_id):

@@ -22,7 +22,7 @@ class TagService:
         self.access = access
         self.clock = clock
 
-    async def list(self, context: AuthContext) -> list[TagRecord]:
+    async def list_tags(self, context: AuthContext) -> list[TagRecord]:
         return await self.tags.list_for_user(context.user_id)
 
     async def get(self, context: AuthContext, tag_id: str) -> TagRecord:

@@ -38,7 +38,9 @@ class ExploreRepository:
         )
         return [row[0] for row in rows]
 
-    async def one_per_city(self, owner_ids: Sequence[str], *, limit: int, min_count: int) -> list[tuple[str, AssetRecord]]:
+    async def one_per_city(
+        self, owner_ids: Sequence[str], *, limit: int, min_count: int
+    ) -> list[tuple[str, AssetRecord]]:
         """The newest image of each city, cities with most photos first."""
         rows = await self.db.fetchall(
             "WITH c AS (SELECT e.city, a.id, row_number() OVER (PARTITION BY e.city ORDER BY a.file_created_at DESC)"
@@ -60,7 +62,8 @@ class ExploreRepository:
         owners = f"a.owner_id IN ({_marks(owner_ids)})"
         params += list(owner_ids)
         if album_ids:
-            owners = f"({owners} OR a.id IN (SELECT asset_id FROM album_assets WHERE album_id IN ({_marks(album_ids)})))"
+            in_albums = f"SELECT asset_id FROM album_assets WHERE album_id IN ({_marks(album_ids)})"
+            owners = f"({owners} OR a.id IN ({in_albums}))"
             params += list(album_ids)
         clauses.insert(0, owners)
         if is_archived is None:

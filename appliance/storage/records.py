@@ -18,7 +18,7 @@ def _field_names(cls: type) -> frozenset[str]:
 
 
 def from_row(cls: type[T], row: sqlite3.Row) -> T:
-    names = _field_names(cls)
+    names = _field_names(cls)  # type: ignore[arg-type]  # classes are hashable
     return cls(**{key: row[key] for key in row.keys() if key in names})  # noqa: SIM118 - sqlite3.Row iterates values
 
 

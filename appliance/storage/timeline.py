@@ -28,6 +28,14 @@ class TimelineFilter:
     with_coordinates: bool = False
 
 
+# the columns of bucket_sql, in order (the service transposes rows into Immich's parallel arrays)
+BUCKET_COLUMNS = (
+    "id", "owner_id", "ratio", "is_favorite", "type", "deleted_at", "visibility", "file_created_at", "created_at",
+    "duration_ms", "thumbhash", "live_photo_video_id", "stack_id", "offset_hours", "projection_type", "city",
+    "country", "latitude", "longitude", "stack_count",
+)
+
+
 def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
 
@@ -57,7 +65,9 @@ def asset_where(f: TimelineFilter) -> tuple[str, list[Any]]:
     if f.nothing:
         clauses.append("0")
     if f.with_stacked:
-        clauses.append("(a.stack_id IS NULL OR a.id = (SELECT s.primary_asset_id FROM stacks s WHERE s.id = a.stack_id))")
+        clauses.append(
+            "(a.stack_id IS NULL OR a.id = (SELECT s.primary_asset_id FROM stacks s WHERE s.id = a.stack_id))"
+        )
     return " AND ".join(clauses), params
 
 
@@ -106,10 +116,14 @@ class TimelineRepository:
         low, high = month_range(month)
         order = "DESC" if f.order_desc else "ASC"
         return (
-            "SELECT a.id, a.owner_id, a.width, a.height, a.is_favorite, a.type, a.deleted_at, a.visibility,"
-            " a.file_created_at, a.created_at, a.duration_ms, a.thumbhash, a.live_photo_video_id, a.stack_id,"
+            "SELECT a.id, a.owner_id,"
+            " CASE WHEN a.width > 0 AND a.height > 0 THEN round(CASE WHEN e.orientation IN"
+            " ('5', '6', '7', '8', '90', '-90') THEN 1.0 * a.height / a.width ELSE 1.0 * a.width / a.height END, 4)"
+            " ELSE 1.0 END AS ratio,"
+            " a.is_favorite, a.type, a.deleted_at, a.visibility, a.file_created_at, a.created_at, a.duration_ms,"
+            " a.thumbhash, a.live_photo_video_id, a.stack_id,"
             " round((julianday(a.local_date_time) - julianday(a.file_created_at)) * 24, 2) AS offset_hours,"
-            " e.projection_type, e.city, e.country, e.latitude, e.longitude, e.orientation,"
+            " e.projection_type, e.city, e.country, e.latitude, e.longitude,"
             " CASE WHEN a.stack_id IS NULL THEN 0 ELSE"
             " (SELECT count(*) FROM assets m WHERE m.stack_id = a.stack_id) END AS stack_count"
             " FROM assets a LEFT JOIN asset_exif e ON e.asset_id = a.id"

@@ -85,7 +85,8 @@ async def generate(data_dir: Path, total: int) -> list[str]:
                 asset_id, owner, "VIDEO" if is_video else "IMAGE", f"library/{owner}/{asset_id}.jpg",
                 f"IMG_{made:07d}.jpg", "video/mp4" if is_video else "image/jpeg", rng.randbytes(20),
                 rng.randint(500_000, 8_000_000), created, created, local, NOW, NOW, deleted, visibility,
-                int(rng.random() < 0.05), 1, 4000, 3000, 12000 if is_video else None, rng.randbytes(24), str(uuid.uuid4()),
+                int(rng.random() < 0.05), 1, 4000, 3000, 12000 if is_video else None, rng.randbytes(24),
+                str(uuid.uuid4()),
             ))
             if rng.random() < 0.33:
                 city, country, lat, lon = rng.choice(CITIES)

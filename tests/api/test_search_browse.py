@@ -36,8 +36,8 @@ async def test_filter_dsl_ids_dates_bools_and_or(client: TestClient, alice: Call
     assert await _ids(client, alice, {"filter": {"hasAlbums": {"eq": False}}}) == [c]
     assert await _ids(client, alice, {"filter": {"city": {"eq": "Lyon"}}}) == [b]
     assert await _ids(client, alice, {"filter": {"city": {"in": ["Lyon", "Paris"]}}}) == [b, a]
-    assert await _ids(client, alice, {"filter": {"or": [{"make": {"eq": "Canon"}}, {"tagIds": {"any": [tag["id"]]}}]}}) \
-        == [c, b, a]
+    either = {"or": [{"make": {"eq": "Canon"}}, {"tagIds": {"any": [tag["id"]]}}]}
+    assert await _ids(client, alice, {"filter": either}) == [c, b, a]
     assert await _ids(client, alice, {"filter": {"personIds": {"any": [album]}}}) == []
     assert await _ids(client, alice, {"personIds": [album]}) == []
     response = await client.post("/api/search/metadata", json={"filter": {"bogus": {"eq": 1}}},
@@ -114,5 +114,6 @@ async def test_large_assets_biggest_first(client: TestClient, alice: Caller) -> 
     assert [a["id"] for a in found] == [big, small]
     for asset in found:
         assert_matches("AssetResponseDto", asset)
-    response = await client.post("/api/search/large-assets", params={"minFileSize": str(len(big_data))}, headers=alice.headers)
+    response = await client.post("/api/search/large-assets", params={"minFileSize": str(len(big_data))},
+                                 headers=alice.headers)
     assert [a["id"] for a in await response.json()] == [big]
