@@ -16,7 +16,8 @@ from appliance.errors import BadRequest
 from appliance.library.access import DOWNLOAD, AccessService
 from appliance.library.auth import AuthContext
 from appliance.storage.albums import AlbumRepository
-from appliance.storage.assets import AssetQuery, AssetRepository
+from appliance.storage.assets import AssetRepository
+from appliance.storage.explore import ExploreRepository
 from appliance.storage.files import MediaStore
 
 DEFAULT_ARCHIVE_SIZE = 4 * 1024**3
@@ -75,8 +76,9 @@ def _mtime(path: Path) -> tuple[int, int, int, int, int, int]:
 
 class DownloadService:
     def __init__(self, assets: AssetRepository, albums: AlbumRepository, access: AccessService,
-                 store: MediaStore) -> None:
+                 store: MediaStore, explore: ExploreRepository) -> None:
         self.assets = assets
+        self.explore = explore
         self.albums = albums
         self.access = access
         self.store = store
@@ -96,27 +98,26 @@ class DownloadService:
         if dto.get("userId"):
             if dto["userId"] != context.user_id or context.shared_link is not None:
                 raise BadRequest("Not found or no timeline.download access")
-            records = await self.assets.search(AssetQuery(owner_ids=[context.user_id]), limit=10**9)
-            return [r.id for r in records]
+            return await self.explore.library_ids(context.user_id)
         raise BadRequest("assetIds, albumId, or userId is required")
 
     async def info(self, context: AuthContext, dto: dict[str, Any]) -> dict[str, Any]:
         limit = int(dto.get("archiveSize") or DEFAULT_ARCHIVE_SIZE)
         ids = await self._selection(context, dto)
-        records = {r.id: r for r in await self.assets.get_many(ids)}
+        sizes = await self.explore.sizes(ids)
         archives: list[dict[str, Any]] = []
         current: dict[str, Any] = {"size": 0, "assetIds": []}
         total = 0
         for asset_id in ids:
-            record = records.get(asset_id)
-            if record is None:
+            size = sizes.get(asset_id)
+            if size is None:
                 continue
-            if current["assetIds"] and current["size"] + record.file_size > limit:
+            if current["assetIds"] and current["size"] + size > limit:
                 archives.append(current)
                 current = {"size": 0, "assetIds": []}
-            current["size"] += record.file_size
+            current["size"] += size
             current["assetIds"].append(asset_id)
-            total += record.file_size
+            total += size
         if current["assetIds"]:
             archives.append(current)
         return {"totalSize": total, "archives": archives}

@@ -101,6 +101,22 @@ class ExploreRepository:
             {"id": r[0], "lat": r[1], "lon": r[2], "city": r[3], "state": r[4], "country": r[5]} for r in rows
         ]
 
+    async def sizes(self, asset_ids: Sequence[str]) -> dict[str, int]:
+        """File size per asset id (downloads plan archives without loading whole rows)."""
+        found: dict[str, int] = {}
+        for start in range(0, len(asset_ids), 500):
+            chunk = list(asset_ids[start : start + 500])
+            rows = await self.db.fetchall(f"SELECT id, file_size FROM assets WHERE id IN ({_marks(chunk)})", chunk)
+            found.update((row[0], int(row[1])) for row in rows)
+        return found
+
+    async def library_ids(self, owner_id: str) -> list[str]:
+        """Every photo and video of an owner outside the trash and the locked folder, oldest first."""
+        rows = await self.db.fetchall(
+            f"SELECT a.id FROM assets a WHERE a.owner_id = ? AND {_VISIBLE} ORDER BY a.file_created_at", (owner_id,)
+        )
+        return [row[0] for row in rows]
+
     async def shared_album_ids(self, user_id: str) -> list[str]:
         rows = await self.db.fetchall(
             "SELECT id FROM albums WHERE deleted_at IS NULL AND (owner_id = ? OR id IN"
