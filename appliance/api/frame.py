@@ -35,7 +35,7 @@ class ImageQuery(Dto):
 
 
 def _credential_params(request: web.Request) -> dict[str, str]:
-    return {name: request.query[name] for name in ("key", "slug", "apiKey") if name in request.query}
+    return {name: request.query[name] for name in ("key", "slug", "token", "apiKey") if name in request.query}
 
 
 @router.get("/appliance/frame/playlist", permission="asset.view", shared_link=True)

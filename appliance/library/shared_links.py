@@ -41,25 +41,26 @@ class SharedLinkAccess:
     albums: AlbumRepository
     db: Database
     clock: Clock
+    locked: bool = False  # a password link opened without its login token shows nothing but /shared-links/me
 
     @property
     def id(self) -> str:
         return self.link.id
 
     async def allowed_asset_ids(self, ids: list[str], action: str) -> set[str]:
-        if action == DOWNLOAD and not self.link.allow_download:
+        if self.locked or (action == DOWNLOAD and not self.link.allow_download):
             return set()
         if action not in (READ, VIEW, DOWNLOAD, SHARE):
             return set()
         return await self.links.visible_subset(self.link, ids)
 
     async def album_role(self, album_id: str) -> str | None:
-        if self.link.album_id != album_id:
+        if self.locked or self.link.album_id != album_id:
             return None
         return "editor" if self.link.allow_upload else "viewer"
 
     async def upload_owner(self) -> str:
-        if not self.link.allow_upload:
+        if self.locked or not self.link.allow_upload:
             raise Forbidden("Forbidden")
         return self.link.user_id
 
@@ -85,7 +86,7 @@ class SharedLinkService:
         self.clock = clock
 
     # --- the AuthService hook -------------------------------------------------------------------
-    async def authenticate(self, key: str | None, slug: str | None) -> AuthContext:
+    async def authenticate(self, key: str | None, slug: str | None, token: str | None = None) -> AuthContext:
         link = await self.links.by_key(key) if key else await self.links.by_slug(slug or "")
         message = "Invalid share key" if key else "Invalid share slug"
         if link is None or (link.expires_at and parse_iso(link.expires_at) <= self.clock()):
@@ -93,7 +94,8 @@ class SharedLinkService:
         owner = await self.users.get(link.user_id)
         if owner is None:
             raise Unauthorized(message)
-        access = SharedLinkAccess(link, self.links, self.albums, self.db, self.clock)
+        locked = bool(link.password) and token != link_token(link)
+        access = SharedLinkAccess(link, self.links, self.albums, self.db, self.clock, locked)
         return AuthContext(user=owner, shared_link=access)
 
     # --- owner operations -----------------------------------------------------------------------
@@ -211,6 +213,7 @@ class SharedLinkService:
         link = self._current(context)
         if link.password and link_token(link) not in tokens and password != link.password:
             raise Unauthorized("Password required")
+        context.shared_link.locked = False  # the password was given with this request
         return link
 
     async def login(self, context: AuthContext, password: str) -> tuple[SharedLinkRecord, str]:
@@ -219,6 +222,7 @@ class SharedLinkService:
             raise BadRequest("Shared link is not password protected")
         if password != link.password:
             raise Unauthorized("Invalid password")
+        context.shared_link.locked = False
         return link, link_token(link)
 
     async def shown_asset_ids(self, link: SharedLinkRecord) -> list[str]:

@@ -115,9 +115,14 @@ async def test_password_link_needs_login_cookie(client: TestClient, alice: Calle
     assert right.status == 201
     assert_matches("SharedLinkResponseDto", await right.json())
     token = right.cookies["immich_shared_link_token"].value
+    client.session.cookie_jar.clear()  # each request below says what it presents
     response = await client.get("/api/shared-links/me", params={"key": key},
                                 cookies={"immich_shared_link_token": token})
     assert response.status == 200
+    # the photos themselves stay closed without the token, and open with it
+    assert (await client.get(f"/api/assets/{asset}", params={"key": key})).status == 400
+    opened = await client.get(f"/api/assets/{asset}", params={"key": key}, cookies={"immich_shared_link_token": token})
+    assert opened.status == 200
     no_password = await _link(client, alice, type="INDIVIDUAL", assetIds=[asset])
     response = await client.post("/api/shared-links/login", params={"key": no_password["key"]},
                                  json={"password": "x"})
