@@ -78,10 +78,11 @@ class TimelineService:
         f = await self.build_filter(context, params)
         rows = await self.repo.bucket(f, month)
         hide_location = context.shared_link is not None and not context.shared_link.link.show_metadata
-        return columns(rows, with_stacked=f.with_stacked, with_coordinates=f.with_coordinates and not hide_location)
+        return columns(rows, with_stacked=f.with_stacked, with_coordinates=f.with_coordinates and not hide_location,
+                       viewer_id=context.user_id)
 
 
-def columns(rows: list[Any], *, with_stacked: bool, with_coordinates: bool) -> dict[str, Any]:
+def columns(rows: list[Any], *, with_stacked: bool, with_coordinates: bool, viewer_id: str) -> dict[str, Any]:
     """Rows (in TimelineRepository.bucket_sql's column order) → Immich's columnar TimeBucketAssetResponseDto.
     Transposed with zip: a month of a few thousand photos costs a few list comprehensions, not a loop per row."""
     if not rows:
@@ -93,7 +94,8 @@ def columns(rows: list[Any], *, with_stacked: bool, with_coordinates: bool) -> d
         "id": list(c["id"]),
         "ownerId": list(c["owner_id"]),
         "ratio": list(c["ratio"]),
-        "isFavorite": [v == 1 for v in c["is_favorite"]],
+        # as Immich: a partner's or album member's favourite is theirs, not the viewer's
+        "isFavorite": [v == 1 and o == viewer_id for v, o in zip(c["is_favorite"], c["owner_id"], strict=True)],
         "isImage": [v == "IMAGE" for v in c["type"]],
         "isTrashed": [v is not None for v in c["deleted_at"]],
         "visibility": list(c["visibility"]),
