@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/timeline/run.py            # 100k and 1M
     .venv/bin/python bench/timeline/run.py --sizes 100000
+    .venv/bin/python bench/timeline/run.py --keep /var/tmp/shoebox-bench   # generate once, measure again later
 
 Assets are generated straight into SQLite through the real migrations (so the triggers and indexes are the
 real ones): 3 users, dates spread over 15 years, a third with GPS/place EXIF, some favourites, archived,
@@ -184,12 +185,15 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--keep", type=Path, help="keep each generated library in KEEP/<size> and reuse it next time")
     args = parser.parse_args()
     for size in args.sizes:
-        with tempfile.TemporaryDirectory(prefix="shoebox-bench-") as folder:
+        with tempfile.TemporaryDirectory(prefix="shoebox-bench-") as scratch:
+            folder = args.keep / str(size) if args.keep else Path(scratch)
             print(f"\n== {size:,} assets", flush=True)
-            await generate(Path(folder), size)
-            results = await measure(Path(folder), args.rounds)
+            if not (folder / "shoebox.db").exists():
+                await generate(folder, size)
+            results = await measure(folder, args.rounds)
             print(f"  {'request':50s} {'p50 ms':>8s} {'p95 ms':>8s}")
             for name, (p50, p95) in results.items():
                 flag = "" if p95 < 25 else "  (over the 25 ms goal)"
