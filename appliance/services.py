@@ -67,7 +67,7 @@ def build_browse(db: Database, store: MediaStore, clock: Clock, access: AccessSe
         timeline=TimelineService(TimelineRepository(db), partners, tags, access),
         shared_links=links, partners=partners, tags=tags, stacks=stacks, memories=memories, explore=explore,
         downloads=DownloadService(assets.assets, albums, access, store, ExploreRepository(db)),
-        frame=FrameService(assets.assets, albums, access, store, memories, clock),
+        frame=FrameService(assets.assets, albums, access, store, memories, clock, ExploreRepository(db)),
     )
 
 

@@ -17,7 +17,8 @@ from appliance.library.auth import AuthContext
 from appliance.library.memories import MemoryService
 from appliance.media.fit import render_fit_blocking
 from appliance.storage.albums import AlbumRepository
-from appliance.storage.assets import AssetQuery, AssetRepository
+from appliance.storage.assets import AssetRepository
+from appliance.storage.explore import ExploreRepository
 from appliance.storage.files import MediaStore
 from appliance.storage.records import AssetRecord
 
@@ -36,8 +37,9 @@ class FrameItem:
 
 class FrameService:
     def __init__(self, assets: AssetRepository, albums: AlbumRepository, access: AccessService, store: MediaStore,
-                 memories: MemoryService, clock: Clock) -> None:
+                 memories: MemoryService, clock: Clock, explore: ExploreRepository) -> None:
         self.assets = assets
+        self.explore = explore
         self.albums = albums
         self.access = access
         self.store = store
@@ -82,9 +84,7 @@ class FrameService:
             moment = self.clock().isoformat()
             pairs = await self.memories.search(context, {"for": moment})
             return [asset_id for _, assets in pairs for asset_id in assets]
-        query = AssetQuery(owner_ids=[context.user_id], type="IMAGE", visibility="timeline",
-                           is_favorite=True if source == "favorites" else None)
-        return [r.id for r in await self.assets.search(query, limit=5000)]
+        return await self.explore.random_image_ids(context.user_id, favorites=source == "favorites", limit=MAX_ITEMS)
 
     async def image(self, context: AuthContext, asset_id: str, width: int, height: int) -> Path:
         if not (SIZES[0] <= width <= SIZES[1] and SIZES[0] <= height <= SIZES[1]):

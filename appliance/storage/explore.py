@@ -117,6 +117,17 @@ class ExploreRepository:
         )
         return [row[0] for row in rows]
 
+    async def random_image_ids(self, owner_id: str, *, favorites: bool, limit: int) -> list[str]:
+        """A random pick of an owner's timeline photos, across the whole library (one scan of the covering
+        timeline index per call; the frame asks once per round of `limit` photos)."""
+        favourite = " AND a.is_favorite = 1" if favorites else ""
+        rows = await self.db.fetchall(
+            "SELECT a.id FROM assets a WHERE a.owner_id = ? AND a.visibility = 'timeline' AND a.deleted_at IS NULL"
+            f" AND a.type = 'IMAGE'{favourite} ORDER BY random() LIMIT ?",
+            (owner_id, limit),
+        )
+        return [row[0] for row in rows]
+
     async def shared_album_ids(self, user_id: str) -> list[str]:
         rows = await self.db.fetchall(
             "SELECT id FROM albums WHERE deleted_at IS NULL AND (owner_id = ? OR id IN"
