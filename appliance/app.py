@@ -10,6 +10,7 @@ from aiohttp import web
 
 from appliance.api import (
     albums,
+    appliance_imports,
     appliance_status,
     assets,
     auth,
@@ -36,8 +37,8 @@ from appliance.services import Services
 log = logging.getLogger(__name__)
 
 API_MODULES: list[ModuleType] = [
-    server, auth, users, assets, albums, search, appliance_status, timeline, shared_links, partners, tags, stacks,
-    memories, map, download, people, frame,
+    server, auth, users, assets, albums, search, appliance_status, appliance_imports, timeline, shared_links,
+    partners, tags, stacks, memories, map, download, people, frame,
 ]
 
 # Parts that run beside the HTTP server (job runner, mDNS, notify...). Each gets the services on start.
@@ -75,6 +76,7 @@ async def _database_lifecycle(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     await services.db.open()
     await services.ingest.recover()
+    await services.imports.recover()
     log.info("database ready at %s", services.db.path)
     yield
     await services.db.close()

@@ -7,6 +7,7 @@ from typing import Any
 
 from appliance.clock import Clock, utc_now
 from appliance.config import Settings
+from appliance.importer.service import ImportService
 from appliance.library.access import AccessService
 from appliance.library.albums import AlbumService
 from appliance.library.assets import AssetService
@@ -29,6 +30,7 @@ from appliance.storage.assets import AssetRepository
 from appliance.storage.db import Database
 from appliance.storage.explore import ExploreRepository
 from appliance.storage.files import MediaStore
+from appliance.storage.imports import ImportRepository
 from appliance.storage.sharing import PartnerRepository, SharedLinkRepository
 from appliance.storage.tags import MemoryRepository, StackRepository, TagRepository
 from appliance.storage.timeline import TimelineRepository
@@ -85,6 +87,7 @@ class Services:
     albums: AlbumService
     search: SearchService
     server: ServerService
+    imports: ImportService
     browse: Browse
     # optional parts (jobs, hardware, discovery...) register themselves here by name
     extras: dict[str, Any] = field(default_factory=dict)
@@ -97,6 +100,11 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
     access = AccessService(db)
     auth = AuthService(user_repo, SessionRepository(db), ApiKeyRepository(db), clock)
     assets = AssetService(db, asset_repo, user_repo, access, store, clock)
+    ingest = IngestService(
+        db, asset_repo, user_repo, store, clock,
+        max_upload_bytes=settings.max_upload_bytes, min_free_bytes=settings.min_free_bytes,
+    )
+    albums = AlbumService(db, album_repo, user_repo, access, clock)
     search = SearchService(asset_repo, assets)
     return Services(
         settings=settings,
@@ -106,14 +114,15 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
         access=access,
         auth=auth,
         users=UserService(user_repo, auth.sessions, auth, clock),
-        ingest=IngestService(
-            db, asset_repo, user_repo, store, clock,
-            max_upload_bytes=settings.max_upload_bytes, min_free_bytes=settings.min_free_bytes,
-        ),
+        ingest=ingest,
         assets=assets,
-        albums=AlbumService(db, album_repo, user_repo, access, clock),
+        albums=albums,
         search=search,
         server=ServerService(settings.data_dir, user_repo, asset_repo, trash_days=settings.trash_days,
                              features={"map": True}),
+        imports=ImportService(
+            ingest, albums, user_repo, ImportRepository(db), clock,
+            user_email=settings.import_user_email, album_template=settings.import_album_template,
+        ),
         browse=build_browse(db, store, clock, access, auth, assets, search),
     )

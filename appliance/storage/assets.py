@@ -310,6 +310,16 @@ class AssetRepository:
     async def add_intent(self, path: str, now: str) -> None:
         await self.db.execute("INSERT OR REPLACE INTO upload_intents(path, created_at) VALUES (?, ?)", (path, now))
 
+    async def add_intents(self, paths: Sequence[str], now: str) -> None:
+        await self.db.executemany(
+            "INSERT OR REPLACE INTO upload_intents(path, created_at) VALUES (?, ?)", [(p, now) for p in paths]
+        )
+
+    async def add_intents_in(self, conn: aiosqlite.Connection, paths: Sequence[str], now: str) -> None:
+        await conn.executemany(
+            "INSERT OR REPLACE INTO upload_intents(path, created_at) VALUES (?, ?)", [(p, now) for p in paths]
+        )
+
     async def drop_intent(self, conn: aiosqlite.Connection, path: str) -> None:
         await conn.execute("DELETE FROM upload_intents WHERE path = ?", (path,))
 
