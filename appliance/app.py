@@ -15,10 +15,20 @@ from appliance.api import (
     asset_metadata,
     assets,
     auth,
+    download,
+    frame,
+    map,
+    memories,
     metrics,
+    partners,
+    people,
     search,
     server,
+    shared_links,
+    stacks,
     sync,
+    tags,
+    timeline,
     users,
 )
 from appliance.api.common import SERVICES, as_json
@@ -32,6 +42,7 @@ log = logging.getLogger(__name__)
 # asset_metadata before assets: its static /assets/metadata must win over /assets/{id}
 API_MODULES: list[ModuleType] = [
     server, auth, users, asset_metadata, assets, albums, search, appliance_status, appliance_imports, sync,
+    timeline, shared_links, partners, tags, stacks, memories, map, download, people, frame,
 ]
 
 # Parts that run beside the HTTP server (job runner, mDNS, notify...). Each gets the services on start.
@@ -57,6 +68,7 @@ def create_app(services: Services, *, components: list[Startable] | None = None,
     app[SERVICES] = services
     metrics.install(app)
     app.router.add_get("/.well-known/immich", well_known)
+    app.router.add_get("/frame", frame.page)
     add_routes(app, [module.router for module in API_MODULES] + (extra_routers or []))
     attach_realtime(app, services)
     app.cleanup_ctx.append(_database_lifecycle)

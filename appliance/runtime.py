@@ -51,8 +51,8 @@ def serve_from_args(args: argparse.Namespace) -> int:
 
 
 async def trash_purger(services: Services) -> AsyncIterator[None]:
-    """Housekeeping at start and then every six hours: empty trash older than the retention period, and
-    drop delete history (kept for the mobile app's sync) older than 31 days."""
+    """Housekeeping at start and then every six hours: empty trash older than the retention period, drop
+    delete history (kept for the mobile app's sync) older than 31 days, and make the "on this day" memories."""
 
     async def loop() -> None:
         while True:
@@ -61,6 +61,9 @@ async def trash_purger(services: Services) -> AsyncIterator[None]:
                 if purged:
                     log.info("removed %d asset(s) from the trash after %d days", purged, services.settings.trash_days)
                 await services.sync.prune_audit()
+                today = services.clock().date()
+                for day in (today, today + timedelta(days=1)):  # tomorrow's are ready at midnight
+                    await services.browse.memories.generate(day)
             except Exception:
                 log.exception("housekeeping failed")
             await asyncio.sleep(timedelta(hours=6).total_seconds())

@@ -9,7 +9,7 @@ WITH_TEST=0
 
 SYSTEM_PACKAGES=(libvips42 ffmpeg libimage-exiftool-perl)
 TEST_SYSTEM_PACKAGES=(sqlite3 systemd mtools dosfstools fusefat exfat-fuse exfatprogs e2fsprogs fuse3 udev
-    genimage fdisk mmdebstrap libsystemd-dev pkg-config gcc)
+    genimage fdisk mmdebstrap libsystemd-dev pkg-config gcc chromium)
 
 need=()
 for pkg in "${SYSTEM_PACKAGES[@]}" $( ((WITH_TEST)) && echo "${TEST_SYSTEM_PACKAGES[@]}" ); do

@@ -67,6 +67,7 @@ class AssetService:
         self.store = store
         self.clock = clock
         self.listeners: list[Any] = []  # callables(event, owner_id, asset_ids)
+        self.view_hooks: list[Any] = []  # async callables(views) adding extras (tags, stack...)
 
     def _emit(self, event: str, owner_id: str, asset_ids: list[str]) -> None:
         for listener in self.listeners:
@@ -82,11 +83,17 @@ class AssetService:
 
     async def get(self, context: AuthContext, asset_id: str) -> AssetView:
         asset = await self._require(context, asset_id, READ)
-        return AssetView(asset, await self.assets.get_exif(asset_id))
+        view = AssetView(asset, await self.assets.get_exif(asset_id))
+        for hook in self.view_hooks:
+            await hook([view])
+        return view
 
     async def views(self, assets: list[AssetRecord], *, with_exif: bool = True) -> list[AssetView]:
         exifs = await self.assets.get_exifs([a.id for a in assets]) if with_exif else {}
-        return [AssetView(asset, exifs.get(asset.id)) for asset in assets]
+        views = [AssetView(asset, exifs.get(asset.id)) for asset in assets]
+        for hook in self.view_hooks:
+            await hook(views)
+        return views
 
     async def statistics(
         self, context: AuthContext, *, visibility: str | None, is_favorite: bool | None, is_trashed: bool | None

@@ -71,6 +71,7 @@ class Credentials:
     api_key: str | None = None
     shared_link_key: str | None = None
     shared_link_slug: str | None = None
+    shared_link_token: str | None = None  # proof of a shared link's password (cookie from /shared-links/login)
     user_agent: str = ""
 
 
@@ -204,7 +205,7 @@ class AuthService:
             if self.shared_links is None:
                 raise Unauthorized("Invalid share key")
             context: AuthContext = await self.shared_links.authenticate(
-                credentials.shared_link_key, credentials.shared_link_slug
+                credentials.shared_link_key, credentials.shared_link_slug, credentials.shared_link_token
             )
             return context
         if credentials.session_token:
