@@ -10,12 +10,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-_ROOT = Path(__file__).resolve().parent.parent
-# Beside the repository; a git worktree under /work/wt/<name> finds it one level further up.
+_DTOS = Path("shared") / "design" / "immich-dtos.json"
+# beside the repository; from a worktree in ../wt/<name>, one level further up
 DTOS_FILE = next(
-    (p / "shared/design/immich-dtos.json" for p in (_ROOT.parent, _ROOT.parent.parent)
-     if (p / "shared/design/immich-dtos.json").is_file()),
-    _ROOT.parent / "shared" / "design" / "immich-dtos.json",
+    (folder / _DTOS for folder in Path(__file__).resolve().parents if (folder / _DTOS).is_file()),
+    Path(__file__).resolve().parent.parent.parent / _DTOS,
 )
 ISO_ZONED = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -36,8 +35,12 @@ def _check(type_name: str, value: Any, path: str, errors: list[str]) -> None:
         if not isinstance(value, list):
             errors.append(f"{path}: expected a list of {type_name[:-2]}, got {type(value).__name__}")
             return
+        item_type = type_name[:-2]
+        nullable_items = item_type.startswith("(") and item_type.endswith(")")  # (string)[]: string | null
         for index, item in enumerate(value):
-            _check(type_name[:-2], item, f"{path}[{index}]", errors)
+            if item is None and nullable_items:
+                continue
+            _check(item_type, item, f"{path}[{index}]", errors)
         return
     if inner == "string":
         if not isinstance(value, str):
