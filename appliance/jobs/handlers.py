@@ -72,6 +72,8 @@ class MediaHandlers:
         self.images = images or ImageSettings()
         self.transcode = transcode or video.TranscodeConfig()
         self.encoder = encoder
+        # told (owner_id, asset_id) when an asset's thumbnails are ready, e.g. to tell phones over socket.io
+        self.thumbnail_listeners: list[Callable[[str, str], None]] = []
 
     def table(self) -> dict[str, Callable[[dict[str, Any], int], Any]]:
         return {
@@ -242,6 +244,8 @@ class MediaHandlers:
                 height=None if asset["type"] == "VIDEO" else answer["height"],
                 now=self._now(),
             )
+        for listener in self.thumbnail_listeners:
+            listener(asset["owner_id"], asset["id"])
 
     async def _exif_orientation(self, asset_id: str) -> int | None:
         value = await self.db.fetchval("SELECT orientation FROM asset_exif WHERE asset_id = ?", (asset_id,))

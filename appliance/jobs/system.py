@@ -112,6 +112,7 @@ async def job_component(services: Services) -> AsyncIterator[None]:
         system.runner.notify()
 
     services.ingest.listeners.append(wake)
+    system.handlers.thumbnail_listeners.append(services.events.notify_asset_ready)
     await system.start()
     try:
         yield

@@ -113,3 +113,32 @@ async def test_server_shutdown_closes_live_connections(client: TestClient, alice
                       socketio_path="/api/socket.io", wait_timeout=10)
     await client.close()
     await asyncio.wait_for(gone.wait(), timeout=10)
+
+
+async def test_the_phone_hears_upload_ready_once_thumbnails_are_rendered(
+    services: Services, aiohttp_client: Callable[..., Awaitable[TestClient]]
+) -> None:
+    """With the real job system running, the thumbnail job ends in AssetUploadReadyV1 on the live channel."""
+    from appliance.app import create_app
+    from appliance.jobs.system import job_component
+    from tests.api.conftest import PASSWORD, sign_in
+
+    client = await aiohttp_client(create_app(services, components=[job_component]))
+    await client.post("/api/auth/admin-sign-up", json={"email": "a@example.com", "name": "A", "password": PASSWORD})
+    token = await sign_in(client, "a@example.com")
+    listener = Listener()
+    await listener.sio.connect(str(client.make_url("/")), headers={"x-immich-user-token": token},
+                               transports=["websocket"], socketio_path="/api/socket.io", wait_timeout=10)
+    try:
+        status, created = await upload(client, Caller("", "a@example.com", token), jpeg_bytes(7, (800, 600)))
+        assert status == 201
+        while True:
+            event, data = await asyncio.wait_for(listener.heard.get(), timeout=60)
+            if event == "AssetUploadReadyV1":
+                break
+        assert data["asset"]["id"] == created["id"] and data["asset"]["thumbhash"]
+        thumbnail = await client.get(f"/api/assets/{created['id']}/thumbnail",
+                                     headers={"Authorization": f"Bearer {token}"})
+        assert thumbnail.status == 200 and thumbnail.content_type == "image/webp"
+    finally:
+        await listener.sio.disconnect()
