@@ -8,15 +8,16 @@ from types import ModuleType
 
 from aiohttp import web
 
-from appliance.api import albums, assets, auth, search, server, users
+from appliance.api import albums, appliance, assets, auth, search, server, users
 from appliance.api.common import SERVICES, as_json
 from appliance.api.middleware import errors_middleware, guarded
 from appliance.api.routing import Router
 from appliance.services import Services
+from appliance.web import add_web_routes
 
 log = logging.getLogger(__name__)
 
-API_MODULES: list[ModuleType] = [server, auth, users, assets, albums, search]
+API_MODULES: list[ModuleType] = [server, auth, users, assets, albums, search, appliance]
 
 # Parts that run beside the HTTP server (job runner, mDNS, notify...). Each gets the services on start.
 Startable = Callable[[Services], AsyncIterator[None]]
@@ -41,6 +42,7 @@ def create_app(services: Services, *, components: list[Startable] | None = None,
     app[SERVICES] = services
     app.router.add_get("/.well-known/immich", well_known)
     add_routes(app, [module.router for module in API_MODULES] + (extra_routers or []))
+    add_web_routes(app)  # last: its catch-all must not shadow any route above
     app.cleanup_ctx.append(_database_lifecycle)
     for component in components or []:
         app.cleanup_ctx.append(_component_context(component))

@@ -14,11 +14,13 @@ from appliance.library.auth import AuthService
 from appliance.library.ingest import IngestService
 from appliance.library.search import SearchService
 from appliance.library.server import ServerService
+from appliance.library.settings import ApplianceSettingsService
 from appliance.library.users import UserService
 from appliance.storage.albums import AlbumRepository
 from appliance.storage.assets import AssetRepository
 from appliance.storage.db import Database
 from appliance.storage.files import MediaStore
+from appliance.storage.metadata import SystemMetadataRepository
 from appliance.storage.users import ApiKeyRepository, SessionRepository, UserRepository
 
 
@@ -47,7 +49,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
     access = AccessService(db)
     auth = AuthService(user_repo, SessionRepository(db), ApiKeyRepository(db), clock)
     assets = AssetService(db, asset_repo, user_repo, access, store, clock)
-    return Services(
+    services = Services(
         settings=settings,
         clock=clock,
         db=db,
@@ -64,3 +66,5 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
         search=SearchService(asset_repo, assets),
         server=ServerService(settings.data_dir, user_repo, asset_repo, trash_days=settings.trash_days),
     )
+    services.extras["appliance_settings"] = ApplianceSettingsService(SystemMetadataRepository(db), user_repo, clock)
+    return services

@@ -1,0 +1,382 @@
+// The virtualised photo grid: months and days of square cells, only the rows near the viewport in the DOM.
+// Buckets (months) arrive with counts first and their assets on demand, so 100k photos cost a few
+// hundred rows of layout numbers, and a few dozen DOM nodes.
+
+import { api, thumbUrl, originalUrl } from "./api.js";
+import { thumbHashDataURL } from "./thumbhash.js";
+import { h, monthLabel, dayLabel, duration } from "./ui.js";
+
+const MONTH_H = 52;
+const DAY_H = 34;
+const GAP = 4;
+
+export const perf = { firstThumbnailAt: null, firstCellsAt: null };
+
+/** An asset as the grid needs it, from an AssetResponseDto. */
+export function fromAssetDto(a) {
+  const local = a.localDateTime || a.fileCreatedAt || "";
+  return {
+    id: a.id, isImage: a.type === "IMAGE", isFavorite: !!a.isFavorite, thumbhash: a.thumbhash,
+    ratio: a.width && a.height ? a.width / a.height : 1, duration: a.duration,
+    day: local.slice(0, 10), month: local.slice(0, 7), visibility: a.visibility,
+  };
+}
+
+/** The 3.x columnar bucket (`/timeline/bucket`) as grid assets. */
+export function fromColumns(c) {
+  const out = [];
+  for (let i = 0; i < c.id.length; i++) {
+    const offset = (c.localOffsetHours && c.localOffsetHours[i]) || 0;
+    const local = new Date(Date.parse(c.fileCreatedAt[i]) + offset * 3600e3).toISOString();
+    out.push({
+      id: c.id[i], isImage: c.isImage[i], isFavorite: c.isFavorite[i], thumbhash: c.thumbhash ? c.thumbhash[i] : null,
+      ratio: c.ratio ? c.ratio[i] : 1, duration: c.duration ? c.duration[i] : null,
+      day: local.slice(0, 10), month: local.slice(0, 7), visibility: c.visibility ? c.visibility[i] : "timeline",
+    });
+  }
+  return out;
+}
+
+/** Group loaded assets into month buckets (already sorted newest first). */
+export function groupByMonth(assets) {
+  const buckets = [];
+  for (const a of assets) {
+    let last = buckets[buckets.length - 1];
+    if (!last || last.key !== a.month) {
+      last = { key: a.month, count: 0, assets: [] };
+      buckets.push(last);
+    }
+    last.assets.push(a);
+    last.count++;
+  }
+  return buckets;
+}
+
+/** Source: the Immich 3.x timeline endpoints; null when this server has none (404). */
+export async function timelineSource(params = {}) {
+  let buckets;
+  try {
+    buckets = await api.get("/timeline/buckets", params);
+  } catch (err) {
+    if (err.status === 404) return null;
+    throw err;
+  }
+  return {
+    initial: buckets.map((b) => ({ key: b.timeBucket.slice(0, 7), bucket: b.timeBucket, count: b.count, assets: null })),
+    async load(bucket) {
+      return fromColumns(await api.get("/timeline/bucket", { ...params, timeBucket: bucket.bucket }));
+    },
+  };
+}
+
+/** Source: `/search/metadata` pages, for servers without the timeline endpoints and for search results. */
+export function searchSource(filters = {}, size = 250) {
+  let page = 1;
+  return {
+    initial: [],
+    total: null,
+    done: false,
+    async more() {
+      if (this.done) return [];
+      const result = await api.post("/search/metadata", { ...filters, page, size, order: "desc", withExif: false });
+      const items = result.assets.items.map(fromAssetDto);
+      this.total = result.assets.total;
+      if (result.assets.nextPage) page = Number(result.assets.nextPage); else this.done = true;
+      return items;
+    },
+  };
+}
+
+/** Source: a fixed list of assets (album, shared link). */
+export function listSource(assetDtos) {
+  const assets = assetDtos.map(fromAssetDto).sort((a, b) => (a.day < b.day ? 1 : a.day > b.day ? -1 : 0));
+  return { initial: groupByMonth(assets) };
+}
+
+export class Grid {
+  constructor({ source, onOpen, onSelectionChange, emptyText = "No photos yet" }) {
+    this.source = source;
+    this.onOpen = onOpen;
+    this.onSelectionChange = onSelectionChange || (() => {});
+    this.emptyText = emptyText;
+    this.buckets = (source.initial || []).map((b) => ({ ...b }));
+    this.selected = new Set();
+    this.rows = [];
+    this.nodes = new Map();
+    this.loading = 0;
+    this.moreLoading = false;
+    this.scroller = h("div", { class: "grid-scroll", tabindex: "-1" });
+    this.canvas = h("div", { class: "grid-canvas", role: "list", "aria-label": "Photos" });
+    this.scroller.append(this.canvas);
+    this.scrubber = h("nav", { class: "scrubber", "aria-label": "Jump to month" });
+    this.empty = h("p", { class: "empty", hidden: true }, emptyText);
+    this.el = h("div", { class: "grid" }, this.scroller, this.scrubber, this.empty);
+    this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
+    this.resizeObserver = new ResizeObserver(() => this.relayout());
+    this.resizeObserver.observe(this.scroller);
+    this.bindScrubber();
+  }
+
+  destroy() { this.resizeObserver.disconnect(); this.destroyed = true; }
+
+  /** Every loaded asset id in display order (the viewer's next/previous). */
+  loadedAssets() { return this.buckets.flatMap((b) => b.assets || []); }
+
+  schedule() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => { this.frame = null; this.render(); });
+  }
+
+  metrics() {
+    const width = this.scroller.clientWidth - 8;
+    const target = width < 600 ? 110 : 170;
+    const cols = Math.max(3, Math.round(width / target));
+    return { cols, cell: Math.floor((width - GAP * (cols - 1)) / cols) };
+  }
+
+  relayout() {
+    if (this.destroyed || !this.scroller.clientWidth) return;
+    const anchor = this.anchor();
+    const { cols, cell } = this.metrics();
+    this.cols = cols;
+    this.cell = cell;
+    const rows = [];
+    let top = 0;
+    for (const bucket of this.buckets) {
+      bucket.top = top;
+      rows.push({ type: "month", top, h: MONTH_H, bucket });
+      top += MONTH_H;
+      if (!bucket.assets) {
+        const estimate = Math.ceil(bucket.count / cols) * (cell + GAP) + Math.min(bucket.count, 3) * DAY_H;
+        rows.push({ type: "pending", top, h: estimate, bucket });
+        top += estimate;
+      } else {
+        let index = 0;
+        while (index < bucket.assets.length) {
+          const day = bucket.assets[index].day;
+          rows.push({ type: "day", top, h: DAY_H, bucket, day });
+          top += DAY_H;
+          let end = index;
+          while (end < bucket.assets.length && bucket.assets[end].day === day) end++;
+          for (let i = index; i < end; i += cols) {
+            rows.push({ type: "cells", top, h: cell + GAP, bucket, assets: bucket.assets.slice(i, Math.min(i + cols, end)) });
+            top += cell + GAP;
+          }
+          index = end;
+        }
+      }
+      bucket.height = top - bucket.top;
+    }
+    this.rows = rows;
+    this.total = top;
+    this.canvas.style.height = `${top}px`;
+    for (const node of this.nodes.values()) node.remove();
+    this.nodes.clear();
+    if (anchor) this.scroller.scrollTop = anchor.bucket.top + anchor.offset;
+    this.empty.hidden = this.buckets.length > 0 || this.moreLoading || this.source.more && !this.source.done;
+    this.drawScrubber();
+    this.render();
+  }
+
+  anchor() {
+    const y = this.scroller.scrollTop;
+    if (!this.rows.length || y <= 0) return null;
+    const bucket = this.buckets.find((b) => b.top !== undefined && b.top + b.height > y);
+    return bucket ? { bucket, offset: y - bucket.top } : null;
+  }
+
+  firstRowAt(y) {
+    let lo = 0, hi = this.rows.length - 1, found = this.rows.length;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.rows[mid].top + this.rows[mid].h > y) { found = mid; hi = mid - 1; } else lo = mid + 1;
+    }
+    return found;
+  }
+
+  render() {
+    if (this.destroyed) return;
+    if (this.cols === undefined) { this.relayout(); return; }
+    const view = this.scroller.clientHeight || window.innerHeight;
+    const top = this.scroller.scrollTop;
+    const from = top - view * 0.5, to = top + view * 1.5;
+    const wanted = new Set();
+    for (let i = this.firstRowAt(from); i < this.rows.length && this.rows[i].top < to; i++) {
+      wanted.add(i);
+      const row = this.rows[i];
+      if (row.type === "pending") this.loadBucket(row.bucket);
+      if (!this.nodes.has(i)) {
+        const node = this.drawRow(row);
+        this.nodes.set(i, node);
+        this.canvas.append(node);
+      }
+    }
+    for (const [i, node] of this.nodes) if (!wanted.has(i)) { node.remove(); this.nodes.delete(i); }
+    for (const b of this.buckets) {
+      if (!b.assets && b.top < top + view * 3 && b.top + b.height > top - view) this.loadBucket(b);
+    }
+    if (this.source.more && !this.source.done && top + view * 3 > this.total) this.loadMore();
+    this.highlightScrubber(top);
+  }
+
+  async loadBucket(bucket) {
+    if (bucket.assets || bucket.loading || this.loading >= 3) return;
+    bucket.loading = true;
+    this.loading++;
+    try {
+      bucket.assets = await this.source.load(bucket);
+      bucket.count = bucket.assets.length;
+    } catch (err) {
+      console.error("bucket", bucket.key, err);
+      bucket.assets = [];
+    } finally {
+      bucket.loading = false;
+      this.loading--;
+    }
+    this.relayout();
+  }
+
+  async loadMore() {
+    if (this.moreLoading) return;
+    this.moreLoading = true;
+    try {
+      const items = await this.source.more();
+      for (const group of groupByMonth(items)) {
+        const last = this.buckets[this.buckets.length - 1];
+        if (last && last.key === group.key) { last.assets.push(...group.assets); last.count = last.assets.length; }
+        else this.buckets.push(group);
+      }
+    } catch (err) {
+      console.error("more", err);
+      this.source.done = true;
+    } finally {
+      this.moreLoading = false;
+    }
+    this.relayout();
+  }
+
+  /** Put new assets in (after an upload): simplest correct thing is to reload from the source. */
+  setBuckets(buckets) { this.buckets = buckets; this.relayout(); }
+
+  drawRow(row) {
+    const style = `transform:translateY(${row.top}px);height:${row.h}px`;
+    if (row.type === "month") {
+      return h("h2", { class: "trow month", style, id: `m-${row.bucket.key}` }, monthLabel(row.bucket.key));
+    }
+    if (row.type === "day") {
+      const ids = row.bucket.assets.filter((a) => a.day === row.day).map((a) => a.id);
+      return h("div", { class: "trow day", style },
+        h("h3", null, dayLabel(row.day)),
+        h("button", { type: "button", class: "link small", "aria-label": `Select all of ${dayLabel(row.day)}`,
+          onclick: () => this.toggleMany(ids) }, "Select"));
+    }
+    if (row.type === "pending") return h("div", { class: "trow pending", style, "aria-busy": "true" });
+    const node = h("div", { class: "trow cells", style, role: "presentation" });
+    for (const asset of row.assets) node.append(this.drawCell(asset));
+    return node;
+  }
+
+  drawCell(asset) {
+    const size = `${this.cell}px`;
+    const selected = this.selected.has(asset.id);
+    const cell = h("a", {
+      class: "cell" + (selected ? " selected" : ""), href: `/photos/${asset.id}`, role: "listitem",
+      "data-id": asset.id, "aria-label": `${asset.isImage ? "Photo" : "Video"} of ${dayLabel(asset.day)}`,
+      style: { width: size, height: size },
+    });
+    const placeholder = thumbHashDataURL(asset.thumbhash);
+    if (placeholder) cell.style.backgroundImage = `url(${placeholder})`;
+    const img = h("img", { alt: "", decoding: "async", draggable: false });
+    img.addEventListener("load", () => {
+      img.classList.add("loaded");
+      if (!perf.firstThumbnailAt) perf.firstThumbnailAt = performance.now();
+    });
+    img.addEventListener("error", () => {
+      // No thumbnail yet (the media pipeline has not run): a browser-readable original will do.
+      if (asset.isImage && !img.dataset.fallback) { img.dataset.fallback = "1"; img.src = originalUrl(asset.id); }
+      else { img.remove(); cell.classList.add("no-thumb"); }
+    }, { once: false });
+    img.src = thumbUrl(asset.id);
+    cell.append(img);
+    if (!asset.isImage) cell.append(h("span", { class: "badge video" }, duration(asset.duration) || "▶"));
+    if (asset.isFavorite) cell.append(h("span", { class: "badge fav", "aria-label": "Favourite" }, "♥"));
+    const check = h("button", { type: "button", class: "check", "aria-pressed": String(selected),
+      "aria-label": "Select" });
+    check.addEventListener("click", (e) => { e.preventDefault(); e.stopPropagation(); this.toggle(asset.id); });
+    cell.append(check);
+    cell.addEventListener("click", (e) => {
+      if (e.ctrlKey || e.metaKey) return;
+      e.preventDefault();
+      if (this.selected.size) this.toggle(asset.id);
+      else this.onOpen && this.onOpen(asset, this);
+    });
+    if (!perf.firstCellsAt) perf.firstCellsAt = performance.now();
+    return cell;
+  }
+
+  toggle(id) {
+    if (this.selected.has(id)) this.selected.delete(id); else this.selected.add(id);
+    this.refreshSelection();
+  }
+
+  toggleMany(ids) {
+    const all = ids.every((id) => this.selected.has(id));
+    for (const id of ids) { if (all) this.selected.delete(id); else this.selected.add(id); }
+    this.refreshSelection();
+  }
+
+  clearSelection() { this.selected.clear(); this.refreshSelection(); }
+
+  refreshSelection() {
+    for (const cell of this.canvas.querySelectorAll(".cell")) {
+      const on = this.selected.has(cell.dataset.id);
+      cell.classList.toggle("selected", on);
+      cell.querySelector(".check").setAttribute("aria-pressed", String(on));
+    }
+    this.el.classList.toggle("selecting", this.selected.size > 0);
+    this.onSelectionChange(this.selected);
+  }
+
+  drawScrubber() {
+    const items = [];
+    let lastYear = null;
+    for (const b of this.buckets) {
+      const year = b.key.slice(0, 4);
+      const pct = this.total ? (b.top / this.total) * 100 : 0;
+      const button = h("button", { type: "button", class: "tick", style: `top:${pct}%`, "data-key": b.key,
+        "aria-label": monthLabel(b.key), title: monthLabel(b.key), onclick: () => this.scrollToBucket(b) });
+      if (year !== lastYear) { button.append(h("span", { class: "year" }, year)); lastYear = year; }
+      items.push(button);
+    }
+    this.scrubber.replaceChildren(...items);
+    this.scrubber.hidden = this.buckets.length < 2;
+  }
+
+  highlightScrubber(top) {
+    const current = this.buckets.find((b) => b.top + b.height > top);
+    if (!current || current === this.currentBucket) return;
+    this.currentBucket = current;
+    for (const t of this.scrubber.querySelectorAll(".tick.current")) t.classList.remove("current");
+    const tick = this.scrubber.querySelector(`[data-key="${current.key}"]`);
+    if (tick) tick.classList.add("current");
+  }
+
+  scrollToBucket(bucket) { this.scroller.scrollTop = bucket.top; }
+
+  bindScrubber() {
+    let dragging = false;
+    const move = (e) => {
+      const rect = this.scrubber.getBoundingClientRect();
+      const fraction = Math.min(1, Math.max(0, (e.clientY - rect.top) / rect.height));
+      this.scroller.scrollTop = fraction * this.total;
+    };
+    this.scrubber.addEventListener("pointerdown", (e) => {
+      if (e.target.closest(".tick") && e.pointerType !== "touch") return;
+      dragging = true;
+      this.scrubber.setPointerCapture(e.pointerId);
+      move(e);
+    });
+    this.scrubber.addEventListener("pointermove", (e) => { if (dragging) move(e); });
+    this.scrubber.addEventListener("pointerup", () => { dragging = false; });
+  }
+}
