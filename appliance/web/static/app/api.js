@@ -38,7 +38,7 @@ export async function request(method, path, { body, params, raw } = {}) {
   }
   const data = response.status === 204 ? null : await safeJson(response);
   if (!response.ok) {
-    if (response.status === 401 && !sharedKey) window.dispatchEvent(new CustomEvent("shoebox:unauthorized"));
+    if (response.status === 401 && !sharedKey && !path.startsWith("/auth/")) window.dispatchEvent(new CustomEvent("shoebox:unauthorized"));
     throw new ApiError(response.status, data);
   }
   return data;

@@ -128,7 +128,8 @@ export class Grid {
   }
 
   metrics() {
-    const width = this.scroller.clientWidth - 8;
+    const style = getComputedStyle(this.scroller);
+    const width = this.scroller.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
     const target = width < 600 ? 110 : 170;
     const cols = Math.max(3, Math.round(width / target));
     return { cols, cell: Math.floor((width - GAP * (cols - 1)) / cols) };

@@ -75,7 +75,9 @@ document.addEventListener("click", (e) => {
 });
 window.addEventListener("popstate", route);
 window.addEventListener("shoebox:unauthorized", () => {
-  if (state.me) { state.me = null; toast("Your session ended; please sign in again", "error"); }
+  if (!state.me) return;
+  state.me = null;
+  toast("Your session ended; please sign in again", "error");
   navigate("/login", { replace: true });
 });
 
@@ -460,7 +462,7 @@ async function devicePage() {
     h("div", { class: "cards" }, Object.values(sections))));
   const body = (key, ...content) => {
     const section = sections[key];
-    section.replaceChildren(section.firstChild, ...content);
+    section.replaceChildren(section.firstChild, ...content.flat().filter(Boolean));
   };
   const notYet = (what) => h("p", { class: "muted not-available" }, `${what}: not available yet on this server.`);
 

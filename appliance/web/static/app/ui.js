@@ -111,7 +111,26 @@ export function duration(ms) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-export function icon(name) {
-  const span = h("span", { class: `icon icon-${name}`, "aria-hidden": "true" });
-  return span;
+const ICONS = {
+  close: "M6 6l12 12M18 6L6 18",
+  heart: "M12 20s-7-4.4-8.8-8.6A4.8 4.8 0 0 1 12 6.6a4.8 4.8 0 0 1 8.8 4.8C19 15.6 12 20 12 20z",
+  download: "M12 4v11m-5-5 5 5 5-5M5 20h14",
+  plus: "M12 5v14M5 12h14",
+  share: "M5 12v7h14v-7M12 3v12M7.5 7.5 12 3l4.5 4.5",
+  trash: "M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13",
+  info: "M12 22a10 10 0 1 1 0-20 10 10 0 0 1 0 20zM12 11v6M12 7v1",
+  left: "M15 5l-7 7 7 7",
+  right: "M9 5l7 7-7 7",
+};
+
+/** An inline SVG icon (no icon font to download); the button around it carries the aria-label. */
+export function icon(name, filled = false) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", `icon${filled ? " filled" : ""}`);
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", ICONS[name]);
+  svg.append(path);
+  return svg;
 }

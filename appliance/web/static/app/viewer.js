@@ -1,8 +1,8 @@
 // The viewer: one asset full screen, preview first then the original, video playback, next/previous with
 // arrows and swipes, the metadata panel, and the actions. Escape closes it and gives focus back.
 
-import { api, thumbUrl, originalUrl, videoUrl, getSharedKey } from "./api.js";
-import { h, toast, bytes } from "./ui.js";
+import { api, thumbUrl, originalUrl, videoUrl } from "./api.js";
+import { h, bytes, icon } from "./ui.js";
 import { setFavorite, moveToTrash, addToAlbum, shareAssets, download } from "./actions.js";
 
 const WEB_IMAGES = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/bmp", "image/svg+xml"];
@@ -15,20 +15,20 @@ export function openViewer(list, index, { onChange, readOnly = false } = {}) {
   const stage = h("div", { class: "stage" });
   const panel = h("aside", { class: "info", "aria-label": "Details" });
   const title = h("span", { class: "title" });
-  const favButton = h("button", { type: "button", "aria-label": "Favourite", "aria-pressed": "false", onclick: toggleFav }, "♡");
+  const favButton = h("button", { type: "button", "aria-label": "Favourite", "aria-pressed": "false", onclick: toggleFav }, icon("heart"));
   const bar = h("div", { class: "viewer-bar" },
-    h("button", { type: "button", "aria-label": "Close", onclick: close }, "✕"), title,
+    h("button", { type: "button", "aria-label": "Close", onclick: close }, icon("close")), title,
     h("span", { class: "spacer" }),
     readOnly ? null : favButton,
-    h("button", { type: "button", "aria-label": "Download", onclick: () => download([list[current].id]) }, "⤓"),
-    readOnly ? null : h("button", { type: "button", "aria-label": "Add to album", onclick: () => addToAlbum([list[current].id]) }, "＋"),
-    readOnly ? null : h("button", { type: "button", "aria-label": "Share", onclick: () => shareAssets([list[current].id]) }, "⇪"),
-    readOnly ? null : h("button", { type: "button", "aria-label": "Delete", onclick: remove }, "🗑"),
+    h("button", { type: "button", "aria-label": "Download", onclick: () => download([list[current].id]) }, icon("download")),
+    readOnly ? null : h("button", { type: "button", "aria-label": "Add to album", onclick: () => addToAlbum([list[current].id]) }, icon("plus")),
+    readOnly ? null : h("button", { type: "button", "aria-label": "Share", onclick: () => shareAssets([list[current].id]) }, icon("share")),
+    readOnly ? null : h("button", { type: "button", "aria-label": "Delete", onclick: remove }, icon("trash")),
     h("button", { type: "button", "aria-label": "Details", "aria-expanded": String(showInfo), onclick: (e) => {
       showInfo = !showInfo; e.currentTarget.setAttribute("aria-expanded", String(showInfo)); panel.hidden = !showInfo;
-    } }, "ⓘ"));
-  const prev = h("button", { type: "button", class: "nav prev", "aria-label": "Previous", onclick: () => go(-1) }, "‹");
-  const next = h("button", { type: "button", class: "nav next", "aria-label": "Next", onclick: () => go(1) }, "›");
+    } }, icon("info")));
+  const prev = h("button", { type: "button", class: "nav prev", "aria-label": "Previous", onclick: () => go(-1) }, icon("left"));
+  const next = h("button", { type: "button", class: "nav next", "aria-label": "Next", onclick: () => go(1) }, icon("right"));
   const root = h("div", { class: "viewer", role: "dialog", "aria-modal": "true", "aria-label": "Photo viewer", tabindex: "-1" },
     bar, h("div", { class: "viewer-body" }, stage, prev, next, panel));
   panel.hidden = !showInfo;
@@ -76,7 +76,7 @@ export function openViewer(list, index, { onChange, readOnly = false } = {}) {
     await setFavorite([info.id], value);
     info.isFavorite = value;
     list[current].isFavorite = value;
-    favButton.textContent = value ? "♥" : "♡";
+    favButton.replaceChildren(icon("heart", value));
     favButton.setAttribute("aria-pressed", String(value));
     onChange && onChange({ changed: true });
   }
@@ -118,7 +118,7 @@ export function openViewer(list, index, { onChange, readOnly = false } = {}) {
     }
     if (list[current] !== asset) return;
     title.textContent = info.originalFileName;
-    favButton.textContent = info.isFavorite ? "♥" : "♡";
+    favButton.replaceChildren(icon("heart", !!info.isFavorite));
     favButton.setAttribute("aria-pressed", String(!!info.isFavorite));
     if (asset.isImage && WEB_IMAGES.includes(info.originalMimeType)) {
       // Preview first, then the original for full detail (a phone photo is a few MB).
@@ -156,7 +156,6 @@ function details(a) {
       target: "_blank", rel: "noopener" }, coords)), h("dd", null, miniMap(e.latitude, e.longitude)));
   } else add("Place", place);
   add("Description", e.description);
-  if (getSharedKey()) return h("dl", null, rows);
   return h("dl", null, rows);
 }
 
@@ -176,4 +175,3 @@ function miniMap(lat, lon) {
   return svg;
 }
 
-export { toast };
