@@ -31,7 +31,10 @@ export async function request(method, path, { body, params, raw } = {}) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(url(path, params), init);
+  const target = url(path, params);
+  const early = method === "GET" && window.__early && window.__early[target];
+  if (early) delete window.__early[target];
+  const response = await (early || fetch(target, init));
   if (raw) {
     if (!response.ok) throw new ApiError(response.status, await safeJson(response));
     return response;

@@ -69,19 +69,24 @@ export async function timelineSource(params = {}) {
   };
 }
 
-/** Source: `/search/metadata` pages, for servers without the timeline endpoints and for search results. */
-export function searchSource(filters = {}, size = 250) {
-  let page = 1;
+/** Source: `/search/metadata` pages, for servers without the timeline endpoints and for search results.
+ * The first page is small (a fast first screen), then pages double up to `maxSize`: page 2 of size n is
+ * exactly the n items after the first n, so sizes 50, 50, 100, 200, 400, 400… tile the results. */
+export function searchSource(filters = {}, maxSize = 400, firstSize = 50) {
+  let offset = 0;
   return {
     initial: [],
     total: null,
     done: false,
     async more() {
       if (this.done) return [];
+      const size = offset === 0 ? firstSize : Math.min(offset, maxSize);
+      const page = Math.floor(offset / size) + 1;
       const result = await api.post("/search/metadata", { ...filters, page, size, order: "desc", withExif: false });
       const items = result.assets.items.map(fromAssetDto);
       this.total = result.assets.total;
-      if (result.assets.nextPage) page = Number(result.assets.nextPage); else this.done = true;
+      offset += items.length;
+      if (!result.assets.nextPage) this.done = true;
       return items;
     },
   };

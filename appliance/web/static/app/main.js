@@ -2,10 +2,19 @@
 
 import { api, ApiError, isAuthenticated, setSharedKey } from "./api.js";
 import { h, clear, toast, formDialog, confirmDialog, modal, bytes, copyField } from "./ui.js";
-import { Grid, timelineSource, searchSource, listSource, perf } from "./grid.js";
-import { openViewer } from "./viewer.js";
-import { uploadPanel } from "./upload.js";
-import { setFavorite, setArchived, moveToTrash, addToAlbum, download, shareAssets, shareLink } from "./actions.js";
+import { Grid, timelineSource, searchSource, listSource, groupByMonth, fromAssetDto, perf } from "./grid.js";
+
+// Only what the first screen needs is loaded up front; the viewer, upload and actions come when used.
+const lazy = (module, name) => async (...args) => (await import(module))[name](...args);
+const openViewer = lazy("./viewer.js", "openViewer");
+const setFavorite = lazy("./actions.js", "setFavorite");
+const setArchived = lazy("./actions.js", "setArchived");
+const moveToTrash = lazy("./actions.js", "moveToTrash");
+const addToAlbum = lazy("./actions.js", "addToAlbum");
+const download = lazy("./actions.js", "download");
+const shareAssets = lazy("./actions.js", "shareAssets");
+const shareLink = lazy("./actions.js", "shareLink");
+const uploadPanelModule = () => import("./upload.js");
 
 const state = { me: null, config: null, settings: null };
 const main = document.getElementById("main");
@@ -82,13 +91,18 @@ window.addEventListener("shoebox:unauthorized", () => {
 });
 
 async function ensureSignedIn() {
-  if (!state.config) state.config = await api.get("/server/config");
+  // One round trip for all three when the cookie says we are signed in.
+  const signedIn = isAuthenticated();
+  const [config, me, settings] = await Promise.all([
+    state.config || api.get("/server/config"),
+    signedIn ? api.get("/users/me").catch(() => null) : null,
+    signedIn ? api.optional("/appliance/settings").catch(() => null) : null,
+  ]);
+  state.config = config;
   if (!state.config.isInitialized) { navigate("/setup", { replace: true }); return false; }
-  if (isAuthenticated()) {
-    try { state.me = await api.get("/users/me"); } catch { state.me = null; }
-  }
+  state.me = me;
   if (!state.me) { navigate("/login", { replace: true }); return false; }
-  state.settings = await api.optional("/appliance/settings").catch(() => null);
+  state.settings = settings;
   if (state.me.isAdmin && state.settings && !state.settings.setupCompleted && location.pathname !== "/setup") {
     navigate("/setup", { replace: true });
     return false;
@@ -254,8 +268,26 @@ const COMMON_ACTIONS = [
   ["Delete", moveToTrash],
 ];
 
+const LANDING = { visibility: "timeline", withStacked: true };
+// The landing page's data is asked for while the session is being checked, not after.
+let landingPrefetch = null;
+if (isAuthenticated() && /^\/(photos)?\/?$/.test(location.pathname)) {
+  landingPrefetch = timelineSource(LANDING).catch(() => null);
+}
+
 async function makeSource(timelineParams, searchFilters) {
-  return (await timelineSource(timelineParams)) || searchSource(searchFilters);
+  let source = null;
+  if (landingPrefetch && JSON.stringify(timelineParams) === JSON.stringify(LANDING)) {
+    source = await landingPrefetch;
+    landingPrefetch = null;
+  } else {
+    source = await timelineSource(timelineParams);
+  }
+  if (source) return source;
+  // No timeline endpoints on this server: page through /search/metadata, a small first page for a fast start.
+  const fallback = searchSource(searchFilters);
+  fallback.initial = groupByMonth(await fallback.more());
+  return fallback;
 }
 
 function mountGrid(source, { actions, emptyText, reload, readOnly = false } = {}) {
@@ -295,7 +327,6 @@ async function timelinePage(title, params, filters = params) {
 async function photoPage(id) {
   await timelinePage("Photos", { visibility: "timeline" });
   const asset = await api.get(`/assets/${id}`);
-  const { fromAssetDto } = await import("./grid.js");
   openViewer([fromAssetDto(asset)], 0, { onChange: (e) => { if (e.closed) history.replaceState(null, "", "/photos"); } });
 }
 
@@ -365,6 +396,7 @@ async function albumPage(id) {
     ["Download", download],
   ] });
   async function uploadInto() {
+    const { uploadPanel } = await uploadPanelModule();
     await modal(`Upload to ${album.albumName}`, (close) => h("div", { class: "stack" },
       uploadPanel({ albumId: id, onDone: () => setTimeout(() => grid.reload(), 300) }),
       h("div", { class: "actions" }, h("button", { type: "button", onclick: () => close() }, "Close"))));
@@ -429,10 +461,9 @@ async function searchPage() {
     if (data.get("isFavorite") === "on") filters.isFavorite = true;
     if (data.get("tagId")) filters.tagIds = [data.get("tagId")];
     if (grid) { grid.destroy(); grid.el.remove(); }
-    const source = searchSource(filters, 250);
+    const source = searchSource(filters);
     const first = await source.more();
     status.textContent = `${source.total ?? first.length} result(s)`;
-    const { groupByMonth } = await import("./grid.js");
     source.initial = groupByMonth(first);
     grid = new Grid({ source, emptyText: "Nothing matches.", onOpen: (asset, g) => { const list = g.loadedAssets(); openViewer(list, list.indexOf(asset)); } });
     results.replaceChildren(selectionBar(grid, COMMON_ACTIONS), grid.el);
@@ -444,6 +475,7 @@ async function searchPage() {
 
 // --- upload ------------------------------------------------------------------------------------
 async function uploadPage() {
+  const { uploadPanel } = await uploadPanelModule();
   main.append(h("section", { class: "page" }, h("div", { class: "toolbar" }, h("h1", null, "Upload")),
     uploadPanel({ onDone: () => {} }), h("p", null, h("a", { href: "/photos" }, "See your photos"))));
 }

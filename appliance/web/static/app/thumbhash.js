@@ -39,13 +39,16 @@ export function thumbHashToRGBA(hash) {
   const w = round(ratio > 1 ? 32 : 32 * ratio);
   const h = round(ratio > 1 ? 32 / ratio : 32);
   const rgba = new Uint8ClampedArray(w * h * 4);
-  const fx = new Float64Array(max(lx, hasAlpha ? 5 : 3));
-  const fy = new Float64Array(max(ly, hasAlpha ? 5 : 3));
+  // cos() depends on x or y alone: compute the tables once instead of per pixel.
+  const nx = max(lx, hasAlpha ? 5 : 3), ny = max(ly, hasAlpha ? 5 : 3);
+  const fxAll = new Float64Array(w * nx), fyAll = new Float64Array(h * ny);
+  for (let x = 0; x < w; x++) for (let cx = 0; cx < nx; cx++) fxAll[x * nx + cx] = cos((PI / w) * (x + 0.5) * cx);
+  for (let y = 0; y < h; y++) for (let cy = 0; cy < ny; cy++) fyAll[y * ny + cy] = cos((PI / h) * (y + 0.5) * cy);
   for (let y = 0, i = 0; y < h; y++) {
+    const fy = fyAll.subarray(y * ny, y * ny + ny);
     for (let x = 0; x < w; x++, i += 4) {
+      const fx = fxAll.subarray(x * nx, x * nx + nx);
       let l = lDc, p = pDc, q = qDc, a = aDc;
-      for (let cx = 0; cx < fx.length; cx++) fx[cx] = cos((PI / w) * (x + 0.5) * cx);
-      for (let cy = 0; cy < fy.length; cy++) fy[cy] = cos((PI / h) * (y + 0.5) * cy);
       for (let cy = 0, j = 0; cy < ly; cy++) {
         const fy2 = fy[cy] * 2;
         for (let cx = cy ? 0 : 1; cx * ly < lx * (ly - cy); cx++, j++) l += lAc[j] * fx[cx] * fy2;
