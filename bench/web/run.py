@@ -113,7 +113,7 @@ def fill(database: Path, data_dir: Path, owner_id: str, count: int) -> None:
     conn.close()
 
 
-def measure(browser, url: str) -> dict[str, float]:
+def measure(browser, url: str, screenshot: Path | None = None) -> dict[str, float]:
     context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=url)
     page = context.new_page()
     response = page.request.post("/api/auth/login", data={"email": EMAIL, "password": PASSWORD})
@@ -149,6 +149,9 @@ def measure(browser, url: str) -> dict[str, float]:
                 timelineApi: other.some((r) => r.name.includes('/search/metadata')) ? 0 : 1,
             };
         }""")
+    if screenshot:
+        page.wait_for_timeout(400)
+        page.screenshot(path=str(screenshot))
     context.close()
     return figures
 
@@ -158,6 +161,7 @@ def main() -> None:
     parser.add_argument("--assets", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--screenshot", type=Path, default=None, help="save the first screen of the last run here")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -178,7 +182,8 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             measure(browser, server.url)  # warm the server's caches and the SQLite pages once
-            runs = [measure(browser, server.url) for _ in range(args.runs)]
+            runs = [measure(browser, server.url, args.screenshot if i == args.runs - 1 else None)
+                    for i in range(args.runs)]
             browser.close()
     finally:
         server.stop()
@@ -193,7 +198,8 @@ def main() -> None:
     print(f"  first screen full        {median('screenFull'):7.0f} ms")
     print(f"  bytes before thumbnails  {median('bytesBeforeThumbnails') / 1024:7.1f} KB   (goal < 300 KB) "
           f"in {median('requestsBeforeThumbnails'):.0f} requests")
-    print(f"  thumbnail bytes          {median('thumbnailBytes') / 1024:7.1f} KB   for {median('thumbnails'):.0f} thumbnails")
+    print(f"  thumbnail bytes          {median('thumbnailBytes') / 1024:7.1f} KB   "
+          f"for {median('thumbnails'):.0f} thumbnails")
     print(f"  cells in the DOM         {median('cellsInDom'):7.0f}      (of {args.assets})")
 
 

@@ -40,8 +40,9 @@ async def test_an_admin_saves_settings_and_they_land_in_system_metadata(
 
 
 async def test_a_partial_update_keeps_the_other_settings(client: TestClient, admin: Caller) -> None:
-    await client.put("/api/appliance/settings", headers=admin.headers, json={"boxName": "Attic", "advertiseOnLan": False})
-    response = await client.put("/api/appliance/settings", headers=admin.headers, json={"importAlbumMode": "per-import"})
+    url = "/api/appliance/settings"
+    await client.put(url, headers=admin.headers, json={"boxName": "Attic", "advertiseOnLan": False})
+    response = await client.put(url, headers=admin.headers, json={"importAlbumMode": "per-import"})
     body = await response.json()
     assert (body["boxName"], body["advertiseOnLan"], body["importAlbumMode"]) == ("Attic", False, "per-import")
 

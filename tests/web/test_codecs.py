@@ -26,7 +26,8 @@ def page(browser: Any, server: ServerProcess) -> Iterator[Any]:
 
 
 def test_thumbhash_decoding_matches_the_reference(page: Any, photos: Path) -> None:
-    sources = sorted((photos / "albums" / "nature").glob("*.jpg"))[:4] + [photos / "formats" / "png" / "density_plot.png"]
+    sources = sorted((photos / "albums" / "nature").glob("*.jpg"))[:4]
+    sources.append(photos / "formats" / "png" / "density_plot.png")
     for source in sources:
         with Image.open(source) as image:
             image.thumbnail((100, 100))

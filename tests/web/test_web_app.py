@@ -95,7 +95,8 @@ def test_uploading_the_shared_photos_through_the_page_reports_duplicates(page: A
     assert "0 failed" in summary.inner_text()
 
     # The same photo again (it lives in two folders of the test set): found by its SHA-1 before uploading.
-    page.locator("input[data-testid=file-input]").set_input_files(str(photos / "formats" / "jpg" / "el_torcal_rocks.jpg"))
+    again = photos / "formats" / "jpg" / "el_torcal_rocks.jpg"
+    page.locator("input[data-testid=file-input]").set_input_files(str(again))
     summary.filter(has_text="1 duplicate(s)").wait_for()
     row = page.locator(".upload-list li.duplicate")
     assert row.count() == 1
@@ -217,6 +218,32 @@ def test_an_admin_adds_a_person_with_a_quota(page: Any, server: ServerProcess) -
     page.get_by_role("cell", name="bob@example.com").wait_for()
     page.get_by_text("of 2.0 GB").wait_for()
     screenshot(page, "10-users")
+
+
+def test_a_new_person_chooses_a_password_and_sees_no_admin_pages(browser: Any, server: ServerProcess) -> None:
+    context = browser.new_context(viewport=DESKTOP, base_url=server.url)
+    context.set_default_timeout(TIMEOUT)
+    try:
+        bob = context.new_page()
+        bob.goto("/")
+        bob.wait_for_url("**/login")
+        bob.get_by_label("Email").fill("bob@example.com")
+        bob.get_by_label("Password").fill("bob-password-1")
+        bob.get_by_role("button", name="Sign in").click()
+        bob.get_by_role("heading", name="Choose your own password").wait_for()
+        bob.get_by_label("New password", exact=True).fill("bobs-own-password")
+        bob.get_by_label("New password again").fill("bobs-own-password")
+        bob.get_by_role("button", name="Save password").click()
+        bob.wait_for_url("**/photos")
+        nav = bob.get_by_role("navigation", name="Main")
+        nav.get_by_role("link", name="Albums").wait_for()
+        assert nav.get_by_role("link", name="Device").count() == 0
+        assert nav.get_by_role("link", name="Users").count() == 0
+        bob.get_by_text("No photos yet").wait_for()  # Ada's photos are hers
+    finally:
+        context.close()
+    status, _ = server.request("POST", "/api/auth/login", {"email": "bob@example.com", "password": "bobs-own-password"})
+    assert status == 201
 
 
 def test_search_by_file_name_finds_the_photo(page: Any) -> None:

@@ -148,8 +148,9 @@ async function loginPage() {
     e.preventDefault();
     const data = Object.fromEntries(new FormData(form));
     try {
-      await api.post("/auth/login", { email: data.email, password: data.password });
+      const login = await api.post("/auth/login", { email: data.email, password: data.password });
       state.me = null;
+      if (login.shouldChangePassword) { changePasswordStep(data.password); return; }
       navigate("/photos");
     } catch (err) {
       error.hidden = false;
@@ -158,6 +159,28 @@ async function loginPage() {
   });
   main.className = "centered";
   main.append(form);
+  form.querySelector("input").focus();
+}
+
+function changePasswordStep(current) {
+  const error = h("p", { class: "error", role: "alert", hidden: true });
+  const form = h("form", { class: "card stack", "aria-label": "Choose a new password" },
+    h("h1", null, "Choose your own password"),
+    h("p", null, "Your password was set by the administrator. Please choose a new one."),
+    h("label", null, "New password", h("input", { name: "newPassword", type: "password", required: true, minlength: 8, autocomplete: "new-password" })),
+    h("label", null, "New password again", h("input", { name: "confirm", type: "password", required: true, autocomplete: "new-password" })),
+    error, h("button", { type: "submit", class: "primary" }, "Save password"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const data = Object.fromEntries(new FormData(form));
+    if (data.newPassword !== data.confirm) { error.hidden = false; error.textContent = "The passwords differ"; return; }
+    try {
+      await api.post("/auth/change-password", { password: current, newPassword: data.newPassword });
+      toast("Password changed");
+      navigate("/photos");
+    } catch (err) { error.hidden = false; error.textContent = err.message; }
+  });
+  clear(main).append(form);
   form.querySelector("input").focus();
 }
 
@@ -514,6 +537,21 @@ async function devicePage() {
   await refresh();
   const timer = setInterval(refresh, 5000);
   cleanup.push(() => clearInterval(timer));
+  // Import progress as it happens (Server-Sent Events), when this box has the import service.
+  if (sections.imports.querySelector("table, p:not(.not-available)") && window.EventSource) {
+    const events = new EventSource("/api/appliance/imports/events");
+    let pending = null;
+    const redraw = () => {
+      if (pending) return;
+      pending = setTimeout(async () => {
+        pending = null;
+        const sessions = await api.optional("/appliance/imports").catch(() => null);
+        if (sessions && document.body.contains(sections.imports)) body("imports", importsTable(sessions));
+      }, 250);
+    };
+    for (const kind of ["started", "progress", "finished", "error"]) events.addEventListener(kind, redraw);
+    cleanup.push(() => { events.close(); clearTimeout(pending); });
+  }
 }
 
 function boxCard(about, settings) {
