@@ -138,6 +138,22 @@ def test_the_viewer_opens_moves_with_the_keyboard_and_closes_with_escape(page: A
     page.locator(".cell .badge.fav").first.wait_for()
 
 
+def test_the_keyboard_alone_opens_selects_and_closes(page: Any) -> None:
+    first = page.locator(".cell .open").first
+    first.focus()
+    page.keyboard.press("Enter")
+    viewer = page.get_by_role("dialog", name="Photo viewer")
+    viewer.wait_for()
+    page.keyboard.press("Escape")
+    viewer.wait_for(state="detached")
+    assert page.evaluate("document.activeElement.classList.contains('open')")  # focus came back to the photo
+    page.keyboard.press("Tab")  # to its Select button
+    page.keyboard.press("Space")
+    page.get_by_text("1 selected").wait_for()
+    page.get_by_role("button", name="Clear selection").click()
+    page.get_by_role("toolbar", name="Selected photos").wait_for(state="hidden")
+
+
 def test_selecting_photos_and_creating_an_album_from_them(page: Any) -> None:
     cells = page.locator(".cell")
     for index in range(3):

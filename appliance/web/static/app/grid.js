@@ -110,8 +110,8 @@ export class Grid {
     this.nodes = new Map();
     this.loading = 0;
     this.moreLoading = false;
-    this.scroller = h("div", { class: "grid-scroll", tabindex: "-1" });
-    this.canvas = h("div", { class: "grid-canvas", role: "list", "aria-label": "Photos" });
+    this.scroller = h("div", { class: "grid-scroll", tabindex: "-1", role: "region", "aria-label": "Photos" });
+    this.canvas = h("div", { class: "grid-canvas" });
     this.scroller.append(this.canvas);
     this.scrubber = h("nav", { class: "scrubber", "aria-label": "Jump to month" });
     this.empty = h("p", { class: "empty", hidden: true }, emptyText);
@@ -277,7 +277,7 @@ export class Grid {
           onclick: () => this.toggleMany(ids) }, "Select"));
     }
     if (row.type === "pending") return h("div", { class: "trow pending", style, "aria-busy": "true" });
-    const node = h("div", { class: "trow cells", style, role: "presentation" });
+    const node = h("div", { class: "trow cells", style });
     for (const asset of row.assets) node.append(this.drawCell(asset));
     return node;
   }
@@ -285,13 +285,13 @@ export class Grid {
   drawCell(asset) {
     const size = `${this.cell}px`;
     const selected = this.selected.has(asset.id);
-    const cell = h("a", {
-      class: "cell" + (selected ? " selected" : ""), href: `/photos/${asset.id}`, role: "listitem",
-      "data-id": asset.id, "aria-label": `${asset.isImage ? "Photo" : "Video"} of ${dayLabel(asset.day)}`,
-      style: { width: size, height: size },
-    });
+    // A cell is a box holding two controls side by side (a link may not contain a button).
+    const cell = h("div", { class: "cell" + (selected ? " selected" : ""), "data-id": asset.id,
+      style: { width: size, height: size } });
     const placeholder = thumbHashDataURL(asset.thumbhash);
     if (placeholder) cell.style.backgroundImage = `url(${placeholder})`;
+    const link = h("a", { class: "open", href: `/photos/${asset.id}`,
+      "aria-label": `${asset.isImage ? "Photo" : "Video"} of ${dayLabel(asset.day)}${asset.isFavorite ? ", favourite" : ""}` });
     const img = h("img", { alt: "", decoding: "async", draggable: false });
     img.addEventListener("load", () => {
       img.classList.add("loaded");
@@ -301,16 +301,16 @@ export class Grid {
       // No thumbnail yet (the media pipeline has not run): a browser-readable original will do.
       if (asset.isImage && !img.dataset.fallback) { img.dataset.fallback = "1"; img.src = originalUrl(asset.id); }
       else { img.remove(); cell.classList.add("no-thumb"); }
-    }, { once: false });
+    });
     img.src = thumbUrl(asset.id);
-    cell.append(img);
-    if (!asset.isImage) cell.append(h("span", { class: "badge video" }, duration(asset.duration) || "▶"));
-    if (asset.isFavorite) cell.append(h("span", { class: "badge fav", "aria-label": "Favourite" }, "♥"));
-    const check = h("button", { type: "button", class: "check", "aria-pressed": String(selected),
-      "aria-label": "Select" });
-    check.addEventListener("click", (e) => { e.preventDefault(); e.stopPropagation(); this.toggle(asset.id); });
+    link.append(img);
+    cell.append(link);
+    if (!asset.isImage) cell.append(h("span", { class: "badge video", "aria-hidden": "true" }, duration(asset.duration) || "▶"));
+    if (asset.isFavorite) cell.append(h("span", { class: "badge fav", "aria-hidden": "true" }, "♥"));
+    const check = h("button", { type: "button", class: "check", "aria-pressed": String(selected), "aria-label": "Select" });
+    check.addEventListener("click", (e) => { e.preventDefault(); this.toggle(asset.id); });
     cell.append(check);
-    cell.addEventListener("click", (e) => {
+    link.addEventListener("click", (e) => {
       if (e.ctrlKey || e.metaKey) return;
       e.preventDefault();
       if (this.selected.size) this.toggle(asset.id);
