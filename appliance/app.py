@@ -8,7 +8,7 @@ from types import ModuleType
 
 from aiohttp import web
 
-from appliance.api import albums, appliance, assets, auth, search, server, users
+from appliance.api import albums, appliance_settings, appliance_status, assets, auth, metrics, search, server, users
 from appliance.api.common import SERVICES, as_json
 from appliance.api.middleware import errors_middleware, guarded
 from appliance.api.routing import Router
@@ -17,7 +17,7 @@ from appliance.web import add_web_routes
 
 log = logging.getLogger(__name__)
 
-API_MODULES: list[ModuleType] = [server, auth, users, assets, albums, search, appliance]
+API_MODULES: list[ModuleType] = [server, auth, users, assets, albums, search, appliance_status, appliance_settings]
 
 # Parts that run beside the HTTP server (job runner, mDNS, notify...). Each gets the services on start.
 Startable = Callable[[Services], AsyncIterator[None]]
@@ -40,6 +40,7 @@ def create_app(services: Services, *, components: list[Startable] | None = None,
         client_max_size=services.settings.max_json_bytes,
     )
     app[SERVICES] = services
+    metrics.install(app)
     app.router.add_get("/.well-known/immich", well_known)
     add_routes(app, [module.router for module in API_MODULES] + (extra_routers or []))
     add_web_routes(app)  # last: its catch-all must not shadow any route above

@@ -67,8 +67,28 @@ async def trash_purger(services: Services) -> AsyncIterator[None]:
         await task
 
 
+async def hardware(services: Services) -> AsyncIterator[None]:
+    """Probe the board, start the throttle governor and detect video encoders, off the start-up path:
+    the API answers first, the hardware facts join a moment later."""
+    from appliance.hardware.service import HardwareService
+
+    async def start() -> HardwareService:
+        part = await asyncio.to_thread(HardwareService, services.settings.sysroot,
+                                       services.settings.data_dir / "cache")
+        await part.start()
+        services.extras["hardware"] = part
+        return part
+
+    starting = asyncio.create_task(start())
+    yield
+    if not starting.done():
+        starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await (await starting).stop()
+
+
 def default_components(settings: Settings) -> list[Startable]:
-    components: list[Startable] = [trash_purger]
+    components: list[Startable] = [hardware, trash_purger]
     return components
 
 

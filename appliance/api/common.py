@@ -23,7 +23,8 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 class Dto(pydantic.BaseModel):
     """Base of request bodies: unknown fields are ignored, as Immich's validation strips them."""
 
-    model_config = pydantic.ConfigDict(extra="ignore", populate_by_name=True)
+    # defer_build: schemas are built on first use, which keeps start-up (time to the first pong) short
+    model_config = pydantic.ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class RequestValidationError(BadRequest):

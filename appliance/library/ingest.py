@@ -82,24 +82,26 @@ class UploadSink:
         self._writer = writer
         self._max = max_bytes
         self._pending: asyncio.Future[None] | None = None
-        self._buffer = bytearray()
+        self._chunks: list[bytes] = []
+        self._buffered = 0
         self.received = 0
 
     async def write(self, chunk: bytes) -> None:
         self.received += len(chunk)
         if self.received > self._max:
             raise BadRequest("File too large")
-        self._buffer += chunk
-        if len(self._buffer) >= COPY_CHUNK:
+        self._chunks.append(chunk)
+        self._buffered += len(chunk)
+        if self._buffered >= COPY_CHUNK:
             await self._flush()
 
     async def _flush(self) -> None:
         if self._pending is not None:
             await self._pending
             self._pending = None
-        if self._buffer:
-            data = bytes(self._buffer)
-            self._buffer.clear()
+        if self._chunks:
+            data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+            self._chunks, self._buffered = [], 0
             self._pending = asyncio.ensure_future(asyncio.to_thread(self._writer.write_blocking, data))
 
     async def finish(self) -> StagedFile:
