@@ -216,7 +216,9 @@ def test_the_device_page_shows_storage_version_and_what_is_not_there_yet(page: A
     storage.get_by_text("9 photos").wait_for()
     jobs = page.get_by_role("region", name="Background jobs")
     jobs.locator("table, .not-available").first.wait_for()
-    page.get_by_role("region", name="Hardware").locator("dl, .not-available").first.wait_for()
+    hardware = page.get_by_role("region", name="Hardware")
+    hardware.get_by_text("Profile", exact=True).wait_for()  # the board profile the hardware probe chose
+    hardware.get_by_text("Video encoder", exact=True).wait_for()
     page.get_by_role("region", name="Imports").locator("table, .not-available, p").first.wait_for()
     screenshot(page, "09-device")
 

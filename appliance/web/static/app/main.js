@@ -512,6 +512,7 @@ async function devicePage() {
     storage: h("section", { class: "card", "aria-labelledby": "st-h" }, h("h2", { id: "st-h" }, "Storage")),
     jobs: h("section", { class: "card wide", "aria-labelledby": "jobs-h" }, h("h2", { id: "jobs-h" }, "Background jobs")),
     imports: h("section", { class: "card wide", "aria-labelledby": "imp-h" }, h("h2", { id: "imp-h" }, "Imports")),
+    others: h("section", { class: "card wide", "aria-labelledby": "oth-h", hidden: true }, h("h2", { id: "oth-h" }, "Services")),
   };
   main.append(h("section", { class: "page" }, h("div", { class: "toolbar" }, h("h1", null, "Device")),
     h("div", { class: "cards" }, Object.values(sections))));
@@ -522,14 +523,17 @@ async function devicePage() {
   const notYet = (what) => h("p", { class: "muted not-available" }, `${what}: not available yet on this server.`);
 
   async function refresh() {
-    const [about, settings, hardware, storage, stats, jobs, imports] = await Promise.all([
-      api.optional("/server/about"), api.optional("/appliance/settings"), api.optional("/appliance/hardware"),
+    const [about, settings, status, storage, stats, jobs, imports] = await Promise.all([
+      api.optional("/server/about"), api.optional("/appliance/settings"), api.optional("/appliance/status"),
       api.optional("/server/storage"), api.optional("/server/statistics"), api.optional("/jobs"),
       api.optional("/appliance/imports"),
     ].map((p) => p.catch(() => null)));
     if (!document.body.contains(sections.box)) return;
-    body("box", boxCard(about, settings));
-    body("hardware", hardware ? keyValues(hardware) : notYet("Board, temperature and encoder status"));
+    body("box", boxCard(about, settings, status));
+    body("hardware", status && status.hardware ? hardwareCard(status.hardware) : notYet("Board, temperature and encoder status"));
+    const others = status ? Object.entries(status).filter(([k]) => !["version", "immichApi", "storage", "hardware"].includes(k)) : [];
+    sections.others.hidden = !others.length;
+    if (others.length) body("others", keyValues(Object.fromEntries(others)));
     body("storage", storage ? storageCard(storage, stats) : notYet("Disk space"));
     body("jobs", jobs ? jobsTable(jobs, refresh) : notYet("Job queues"));
     body("imports", imports ? importsTable(imports) : notYet("Import sessions"));
@@ -554,13 +558,32 @@ async function devicePage() {
   }
 }
 
-function boxCard(about, settings) {
+function hardwareCard(hw) {
+  const dl = h("dl", null);
+  const add = (k, v) => { if (v !== undefined && v !== null && v !== "") dl.append(h("dt", null, k), h("dd", null, v)); };
+  add("Board", hw.board ? hw.board.model || hw.board.id : null);
+  add("Profile", hw.profile);
+  add("Memory", hw.memoryMb ? `${(hw.memoryMb / 1024).toFixed(1)} GB` : null);
+  add("CPU cores", hw.cpuCores ? String(hw.cpuCores) : null);
+  if (hw.thermal) add("Temperature", hw.thermal.celsius === null || hw.thermal.celsius === undefined ? "no sensor" : `${Number(hw.thermal.celsius).toFixed(1)} °C`);
+  if (hw.throttle) {
+    const state = String(hw.throttle.state || "").toLowerCase();
+    add("Throttle", h("span", { class: `state-${state}` }, hw.throttle.state === "OK" || !hw.throttle.reason ? state || "ok" : `${state}: ${hw.throttle.reason}`));
+  }
+  const encoders = hw.encoders || {};
+  const usable = (encoders.encoders || []).filter((e) => e.usable).map((e) => e.name);
+  add("Video encoder", encoders.chosen ? `${encoders.chosen}` + (usable.length > 1 ? ` (usable: ${usable.join(", ")})` : "") : null);
+  return [dl, h("details", null, h("summary", null, "All details"), keyValues(hw))];
+}
+
+function boxCard(about, settings, status) {
   const dl = h("dl", null);
   const add = (k, v) => { if (v !== undefined && v !== null && v !== "") dl.append(h("dt", null, k), h("dd", null, v)); };
   if (settings) {
     add("Name", settings.boxName);
     add("Network name", settings.advertiseOnLan ? `${settings.boxName} (advertised on the LAN)` : "not advertised");
   }
+  if (status && !about) add("Version", `Shoebox ${status.version} · Immich API ${status.immichApi}`);
   if (about) { add("Version", `${about.version} (${about.build || ""})`); add("libvips", about.libvips); add("ffmpeg", about.ffmpeg); add("exiftool", about.exiftool); }
   const edit = h("button", { type: "button", onclick: async () => {
     const users = await api.get("/users").catch(() => [state.me]);
