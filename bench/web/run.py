@@ -56,10 +56,16 @@ def make_thumbnails(folder: Path) -> list[tuple[Path, bytes, int, int]]:
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     rng = random.Random(7)
+    loaded = {}
     for index in range(VARIANTS):
         if sources:
-            with Image.open(sources[index % len(sources)]) as original:
-                image = original.convert("RGB")
+            source = sources[index % len(sources)]
+            if source not in loaded:
+                with Image.open(source) as original:
+                    original.draft("RGB", (800, 800))  # decode big JPEGs at a fraction of their size
+                    loaded[source] = original.convert("RGB")
+                    loaded[source].thumbnail((800, 800))
+            image = loaded[source]
             w, h = image.size
             crop = rng.uniform(0.55, 1.0)
             cw, ch = int(w * crop), int(h * crop)
@@ -72,7 +78,7 @@ def make_thumbnails(folder: Path) -> list[tuple[Path, bytes, int, int]]:
         path = folder / f"variant-{index:03d}.webp"
         image.save(path, "WEBP", quality=80)
         small = image.copy()
-        small.thumbnail((100, 100))
+        small.thumbnail((48, 48))  # the pure-Python encoder is slow; a thumbhash holds little more anyway
         hashed = thumbhash.image_to_thumbhash(small.convert("RGBA"))
         import base64
 
@@ -156,6 +162,51 @@ def measure(browser, url: str, screenshot: Path | None = None) -> dict[str, floa
     return figures
 
 
+def scroll(browser, url: str) -> dict[str, float]:
+    """Fling through the timeline one screen per frame, then jump to the middle with the scrubber."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=url)
+    page = context.new_page()
+    page.request.post("/api/auth/login", data={"email": EMAIL, "password": PASSWORD})
+    page.goto("/photos")
+    page.wait_for_function("document.querySelectorAll('.cell img.loaded').length > 5", timeout=30_000)
+    figures = page.evaluate(
+        """async () => {
+            const scroller = document.querySelector('.grid-scroll');
+            const frames = [];
+            let maxCells = 0;
+            let last = performance.now();
+            for (let i = 0; i < 240; i++) {
+                scroller.scrollTop += scroller.clientHeight;
+                await new Promise((r) => requestAnimationFrame(r));
+                const now = performance.now();
+                frames.push(now - last);
+                last = now;
+                maxCells = Math.max(maxCells, document.querySelectorAll('.cell').length);
+            }
+            frames.sort((a, b) => a - b);
+            const ticks = document.querySelectorAll('.scrubber .tick');
+            const middle = ticks[Math.floor(ticks.length / 2)];
+            const started = performance.now();
+            middle.click();
+            const key = middle.dataset.key;
+            while (performance.now() - started < 20000) {
+                await new Promise((r) => requestAnimationFrame(r));
+                const view = scroller.getBoundingClientRect();
+                const shown = [...document.querySelectorAll('.cell img.loaded')].some((img) => {
+                    const r = img.getBoundingClientRect();
+                    return r.top >= view.top && r.top < view.bottom;
+                });
+                if (shown) break;
+            }
+            return {
+                p50: frames[Math.floor(frames.length * 0.5)], p95: frames[Math.floor(frames.length * 0.95)],
+                maxCells, jump: performance.now() - started, months: ticks.length, key,
+            };
+        }""")
+    context.close()
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assets", type=int, default=10_000)
@@ -184,6 +235,7 @@ def main() -> None:
             measure(browser, server.url)  # warm the server's caches and the SQLite pages once
             runs = [measure(browser, server.url, args.screenshot if i == args.runs - 1 else None)
                     for i in range(args.runs)]
+            flung = scroll(browser, server.url)
             browser.close()
     finally:
         server.stop()
@@ -201,6 +253,10 @@ def main() -> None:
     print(f"  thumbnail bytes          {median('thumbnailBytes') / 1024:7.1f} KB   "
           f"for {median('thumbnails'):.0f} thumbnails")
     print(f"  cells in the DOM         {median('cellsInDom'):7.0f}      (of {args.assets})")
+    print(f"  fling, a screen a frame  p50 {flung['p50']:.0f} ms, p95 {flung['p95']:.0f} ms per frame over 240 frames; "
+          f"at most {flung['maxCells']} cells in the DOM")
+    print(f"  scrubber jump            {flung['jump']:7.0f} ms   to thumbnails of {flung['key']} "
+          f"(the middle of {flung['months']} months)")
 
 
 if __name__ == "__main__":

@@ -76,7 +76,6 @@ export function searchSource(filters = {}, maxSize = 400, firstSize = 50) {
   let offset = 0;
   return {
     initial: [],
-    total: null,
     done: false,
     async more() {
       if (this.done) return [];
@@ -84,7 +83,6 @@ export function searchSource(filters = {}, maxSize = 400, firstSize = 50) {
       const page = Math.floor(offset / size) + 1;
       const result = await api.post("/search/metadata", { ...filters, page, size, order: "desc", withExif: false });
       const items = result.assets.items.map(fromAssetDto);
-      this.total = result.assets.total;
       offset += items.length;
       if (!result.assets.nextPage) this.done = true;
       return items;

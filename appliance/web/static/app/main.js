@@ -485,8 +485,9 @@ async function searchPage() {
     if (data.get("tagId")) filters.tagIds = [data.get("tagId")];
     if (grid) { grid.destroy(); grid.el.remove(); }
     const source = searchSource(filters);
-    const first = await source.more();
-    status.textContent = `${source.total ?? first.length} result(s)`;
+    // Immich's search `total` counts one page; /search/statistics counts every match.
+    const [first, stats] = await Promise.all([source.more(), api.post("/search/statistics", filters).catch(() => null)]);
+    status.textContent = `${stats ? stats.total : first.length} result(s)`;
     source.initial = groupByMonth(first);
     grid = new Grid({ source, emptyText: "Nothing matches.", onOpen: (asset, g) => { const list = g.loadedAssets(); openViewer(list, list.indexOf(asset)); } });
     results.replaceChildren(selectionBar(grid, COMMON_ACTIONS), grid.el);
