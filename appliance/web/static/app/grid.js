@@ -96,6 +96,23 @@ export function listSource(assetDtos) {
   return { initial: groupByMonth(assets) };
 }
 
+function startImage(img) {
+  const src = img.dataset.src;
+  if (!src) return;
+  delete img.dataset.src;
+  img.src = src;
+}
+
+/** Rows that scrolled away drop their unfinished thumbnails, so the browser's few connections serve the
+ * screen the person is looking at, not the ones they flew past. */
+function cancelImages(node) {
+  for (const img of node.querySelectorAll("img")) {
+    if (img.complete || !img.getAttribute("src")) continue;
+    img.dataset.cancelled = "1";
+    img.removeAttribute("src");
+  }
+}
+
 export class Grid {
   constructor({ source, onOpen, onSelectionChange, emptyText = "No photos yet" }) {
     this.source = source;
@@ -104,7 +121,6 @@ export class Grid {
     this.emptyText = emptyText;
     this.buckets = (source.initial || []).map((b) => ({ ...b }));
     this.selected = new Set();
-    this.rows = [];
     this.nodes = new Map();
     this.loading = 0;
     this.moreLoading = false;
@@ -114,7 +130,7 @@ export class Grid {
     this.scrubber = h("nav", { class: "scrubber", "aria-label": "Jump to month" });
     this.empty = h("p", { class: "empty", hidden: true }, emptyText);
     this.el = h("div", { class: "grid" }, this.scroller, this.scrubber, this.empty);
-    this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
+    this.scroller.addEventListener("scroll", () => this.onScroll(), { passive: true });
     this.resizeObserver = new ResizeObserver(() => this.relayout());
     this.resizeObserver.observe(this.scroller);
     this.bindScrubber();
@@ -124,6 +140,25 @@ export class Grid {
 
   /** Every loaded asset id in display order (the viewer's next/previous). */
   loadedAssets() { return this.buckets.flatMap((b) => b.assets || []); }
+
+  /** A fling (half a screen or more per event) draws bare cells; the settled screen gets placeholders and
+   * thumbnails. Otherwise a fast scrubber drag would decode and request hundreds of images nobody sees. */
+  onScroll() {
+    const y = this.scroller.scrollTop;
+    const jump = Math.abs(y - (this.lastY ?? y));
+    this.lastY = y;
+    if (jump > this.scroller.clientHeight * 0.5) {
+      this.fast = true;
+      clearTimeout(this.settleTimer);
+      this.settleTimer = setTimeout(() => {
+        this.fast = false;
+        for (const node of this.nodes.values()) node.remove();
+        this.nodes.clear();
+        this.render();
+      }, 150);
+    }
+    this.schedule();
+  }
 
   schedule() {
     if (this.frame) return;
@@ -138,45 +173,56 @@ export class Grid {
     return { cols, cell: Math.floor((width - GAP * (cols - 1)) / cols) };
   }
 
+  /** Rows of one month, with tops relative to the month; kept until its assets or the column count change. */
+  layoutBucket(bucket, cols, cell) {
+    const loaded = !!bucket.assets;
+    const n = loaded ? bucket.assets.length : bucket.count;
+    const cached = bucket.layout;
+    if (cached && cached.cols === cols && cached.cell === cell && cached.loaded === loaded && cached.n === n) return cached;
+    const rows = [{ type: "month", top: 0, h: MONTH_H }];
+    let top = MONTH_H;
+    if (!loaded) {
+      const estimate = Math.ceil(bucket.count / cols) * (cell + GAP) + Math.min(bucket.count, 3) * DAY_H;
+      rows.push({ type: "pending", top, h: estimate });
+      top += estimate;
+    } else {
+      let index = 0;
+      const assets = bucket.assets;
+      while (index < assets.length) {
+        const day = assets[index].day;
+        rows.push({ type: "day", top, h: DAY_H, day });
+        top += DAY_H;
+        let end = index;
+        while (end < assets.length && assets[end].day === day) end++;
+        for (let i = index; i < end; i += cols) {
+          rows.push({ type: "cells", top, h: cell + GAP, from: i, to: Math.min(i + cols, end) });
+          top += cell + GAP;
+        }
+        index = end;
+      }
+    }
+    bucket.layout = { cols, cell, loaded, n, rows, height: top };
+    return bucket.layout;
+  }
+
   relayout() {
     if (this.destroyed || !this.scroller.clientWidth) return;
     const anchor = this.anchor();
     const { cols, cell } = this.metrics();
     this.cols = cols;
     this.cell = cell;
-    const rows = [];
     let top = 0;
     for (const bucket of this.buckets) {
       bucket.top = top;
-      rows.push({ type: "month", top, h: MONTH_H, bucket });
-      top += MONTH_H;
-      if (!bucket.assets) {
-        const estimate = Math.ceil(bucket.count / cols) * (cell + GAP) + Math.min(bucket.count, 3) * DAY_H;
-        rows.push({ type: "pending", top, h: estimate, bucket });
-        top += estimate;
-      } else {
-        let index = 0;
-        while (index < bucket.assets.length) {
-          const day = bucket.assets[index].day;
-          rows.push({ type: "day", top, h: DAY_H, bucket, day });
-          top += DAY_H;
-          let end = index;
-          while (end < bucket.assets.length && bucket.assets[end].day === day) end++;
-          for (let i = index; i < end; i += cols) {
-            rows.push({ type: "cells", top, h: cell + GAP, bucket, assets: bucket.assets.slice(i, Math.min(i + cols, end)) });
-            top += cell + GAP;
-          }
-          index = end;
-        }
-      }
-      bucket.height = top - bucket.top;
+      bucket.height = this.layoutBucket(bucket, cols, cell).height;
+      top += bucket.height;
     }
-    this.rows = rows;
     this.total = top;
     this.canvas.style.height = `${top}px`;
     for (const node of this.nodes.values()) node.remove();
     this.nodes.clear();
     if (anchor) this.scroller.scrollTop = anchor.bucket.top + anchor.offset;
+    this.lastY = this.scroller.scrollTop;
     this.empty.hidden = this.buckets.length > 0 || this.moreLoading || this.source.more && !this.source.done;
     this.drawScrubber();
     this.render();
@@ -184,16 +230,18 @@ export class Grid {
 
   anchor() {
     const y = this.scroller.scrollTop;
-    if (!this.rows.length || y <= 0) return null;
-    const bucket = this.buckets.find((b) => b.top !== undefined && b.top + b.height > y);
-    return bucket ? { bucket, offset: y - bucket.top } : null;
+    if (this.total === undefined || y <= 0) return null;
+    const bucket = this.buckets[this.bucketAt(y)];
+    return bucket && bucket.top !== undefined ? { bucket, offset: y - bucket.top } : null;
   }
 
-  firstRowAt(y) {
-    let lo = 0, hi = this.rows.length - 1, found = this.rows.length;
+  /** Index of the first bucket whose bottom is below y (binary search). */
+  bucketAt(y) {
+    let lo = 0, hi = this.buckets.length - 1, found = this.buckets.length;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (this.rows[mid].top + this.rows[mid].h > y) { found = mid; hi = mid - 1; } else lo = mid + 1;
+      const b = this.buckets[mid];
+      if (b.top + b.height > y) { found = mid; hi = mid - 1; } else lo = mid + 1;
     }
     return found;
   }
@@ -205,26 +253,51 @@ export class Grid {
     const top = this.scroller.scrollTop;
     const from = top - view * 0.5, to = top + view * 1.5;
     const wanted = new Set();
-    for (let i = this.firstRowAt(from); i < this.rows.length && this.rows[i].top < to; i++) {
-      wanted.add(i);
-      const row = this.rows[i];
-      if (row.type === "pending") this.loadBucket(row.bucket);
-      if (!this.nodes.has(i)) {
-        const node = this.drawRow(row);
-        this.nodes.set(i, node);
-        this.canvas.append(node);
+    for (let b = this.bucketAt(from); b < this.buckets.length && this.buckets[b].top < to; b++) {
+      const bucket = this.buckets[b];
+      const rows = bucket.layout.rows;
+      let lo = 0, hi = rows.length - 1, first = rows.length;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (bucket.top + rows[mid].top + rows[mid].h > from) { first = mid; hi = mid - 1; } else lo = mid + 1;
+      }
+      for (let i = first; i < rows.length && bucket.top + rows[i].top < to; i++) {
+        const key = `${bucket.key}:${i}`;
+        wanted.add(key);
+        const row = rows[i];
+        if (row.type === "pending" && !this.fast) this.loadBucket(bucket);
+        if (!this.nodes.has(key)) {
+          const node = this.drawRow(row, bucket);
+          this.nodes.set(key, node);
+          this.canvas.append(node);
+          const rowTop = bucket.top + row.top;
+          if (rowTop < top + view && rowTop + row.h > top) for (const img of node.querySelectorAll("img[data-src]")) startImage(img);
+        }
       }
     }
-    for (const [i, node] of this.nodes) if (!wanted.has(i)) { node.remove(); this.nodes.delete(i); }
-    for (const b of this.buckets) {
-      if (!b.assets && b.top < top + view * 3 && b.top + b.height > top - view) this.loadBucket(b);
+    for (const [key, node] of this.nodes) {
+      if (wanted.has(key)) continue;
+      node.remove();
+      this.nodes.delete(key);
+      cancelImages(node);
+    }
+    // Thumbnails on screen are asked for now; those in the margins a moment later, if still wanted.
+    clearTimeout(this.marginTimer);
+    this.marginTimer = setTimeout(() => {
+      for (const img of this.canvas.querySelectorAll("img[data-src]")) startImage(img);
+    }, 120);
+    if (!this.fast) {
+      // Months just beyond the screen load ahead; the screen itself comes first (its pending rows, above).
+      for (let b = this.bucketAt(top - view * 0.5); b < this.buckets.length && this.buckets[b].top < top + view * 2; b++) {
+        if (!this.buckets[b].assets) this.loadBucket(this.buckets[b]);
+      }
     }
     if (this.source.more && !this.source.done && top + view * 3 > this.total) this.loadMore();
     this.highlightScrubber(top);
   }
 
   async loadBucket(bucket) {
-    if (bucket.assets || bucket.loading || this.loading >= 3) return;
+    if (bucket.assets || bucket.loading || this.loading >= 2) return;
     bucket.loading = true;
     this.loading++;
     try {
@@ -262,21 +335,20 @@ export class Grid {
   /** Put new assets in (after an upload): simplest correct thing is to reload from the source. */
   setBuckets(buckets) { this.buckets = buckets; this.relayout(); }
 
-  drawRow(row) {
-    const style = `transform:translateY(${row.top}px);height:${row.h}px`;
+  drawRow(row, bucket) {
+    const style = `transform:translateY(${bucket.top + row.top}px);height:${row.h}px`;
     if (row.type === "month") {
-      return h("h2", { class: "trow month", style, id: `m-${row.bucket.key}` }, monthLabel(row.bucket.key));
+      return h("h2", { class: "trow month", style, id: `m-${bucket.key}` }, monthLabel(bucket.key));
     }
     if (row.type === "day") {
-      const ids = row.bucket.assets.filter((a) => a.day === row.day).map((a) => a.id);
       return h("div", { class: "trow day", style },
         h("h3", null, dayLabel(row.day)),
         h("button", { type: "button", class: "link small", "aria-label": `Select all of ${dayLabel(row.day)}`,
-          onclick: () => this.toggleMany(ids) }, "Select"));
+          onclick: () => this.toggleMany(bucket.assets.filter((a) => a.day === row.day).map((a) => a.id)) }, "Select"));
     }
     if (row.type === "pending") return h("div", { class: "trow pending", style, "aria-busy": "true" });
     const node = h("div", { class: "trow cells", style });
-    for (const asset of row.assets) node.append(this.drawCell(asset));
+    for (let i = row.from; i < row.to; i++) node.append(this.drawCell(bucket.assets[i]));
     return node;
   }
 
@@ -284,8 +356,12 @@ export class Grid {
     const size = `${this.cell}px`;
     const selected = this.selected.has(asset.id);
     // A cell is a box holding two controls side by side (a link may not contain a button).
-    const cell = h("div", { class: "cell" + (selected ? " selected" : ""), "data-id": asset.id,
+    const cell = h("div", { class: "cell" + (selected ? " selected" : "") + (asset.isImage ? "" : " is-video"), "data-id": asset.id,
       style: { width: size, height: size } });
+    if (this.fast) {
+      cell.append(h("a", { class: "open", href: `/photos/${asset.id}`, "aria-label": dayLabel(asset.day) }));
+      return cell;
+    }
     const placeholder = thumbHashDataURL(asset.thumbhash);
     if (placeholder) cell.style.backgroundImage = `url(${placeholder})`;
     const link = h("a", { class: "open", href: `/photos/${asset.id}`,
@@ -296,11 +372,12 @@ export class Grid {
       if (!perf.firstThumbnailAt) perf.firstThumbnailAt = performance.now();
     });
     img.addEventListener("error", () => {
+      if (img.dataset.cancelled) return;
       // No thumbnail yet (the media pipeline has not run): a browser-readable original will do.
       if (asset.isImage && !img.dataset.fallback) { img.dataset.fallback = "1"; img.src = originalUrl(asset.id); }
       else { img.remove(); cell.classList.add("no-thumb"); }
     });
-    img.src = thumbUrl(asset.id);
+    img.dataset.src = thumbUrl(asset.id);
     link.append(img);
     cell.append(link);
     if (!asset.isImage) cell.append(h("span", { class: "badge video", "aria-hidden": "true" }, duration(asset.duration) || "▶"));
