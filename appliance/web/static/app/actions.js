@@ -47,10 +47,10 @@ export async function addToAlbum(ids) {
   return true;
 }
 
-export async function download(ids) {
-  if (ids.length === 1) { save(originalUrl(ids[0])); return false; }
+export async function download(ids, { albumId } = {}) {
+  if (!albumId && ids.length === 1) { save(originalUrl(ids[0])); return false; }
   try {
-    const info = await api.post("/download/info", { assetIds: ids });
+    const info = await api.post("/download/info", albumId ? { albumId } : { assetIds: ids });
     for (const [index, archive] of info.archives.entries()) {
       const response = await fetch(url("/download/archive"), { method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json" }, body: JSON.stringify({ assetIds: archive.assetIds }) });

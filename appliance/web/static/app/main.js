@@ -313,10 +313,10 @@ async function makeSource(timelineParams, searchFilters) {
   return fallback;
 }
 
-function mountGrid(source, { actions, emptyText, reload, readOnly = false } = {}) {
+function mountGrid(source, { actions, emptyText, reload, readOnly = false, canDownload = true } = {}) {
   const grid = new Grid({ source, emptyText, onOpen: (asset, g) => {
     const list = g.loadedAssets();
-    openViewer(list, list.indexOf(asset), { readOnly, onChange: (e) => { if (e.changed) changed = true; if (e.closed && changed) { changed = false; grid.reload(); } } });
+    openViewer(list, list.indexOf(asset), { readOnly, canDownload, onChange: (e) => { if (e.changed) changed = true; if (e.closed && changed) { changed = false; grid.reload(); } } });
   } });
   let changed = false;
   grid.reload = async () => {
@@ -388,11 +388,17 @@ async function albumsPage() {
     all.length ? h("ul", { class: "albums" }, cards) : h("p", { class: "empty" }, "No albums yet. Create one, or select photos and choose “Add to album”.")));
 }
 
+/** An album's photos: through the timeline endpoints when the server has them (big imports stay light),
+ * else the album's own asset list. */
+async function albumSource(id) {
+  return (await timelineSource({ albumId: id })) || listSource((await api.get(`/albums/${id}`)).assets || []);
+}
+
 async function albumPage(id) {
-  const album = await api.get(`/albums/${id}`);
+  const album = await api.get(`/albums/${id}`, { withoutAssets: true });
   const owner = album.ownerId === state.me.id;
   const title = h("h1", null, album.albumName);
-  const reload = async () => listSource((await api.get(`/albums/${id}`)).assets || []);
+  const reload = () => albumSource(id);
   const buttons = [
     owner ? h("button", { type: "button", onclick: async () => {
       const data = await formDialog("Rename album", [{ name: "albumName", label: "Name", value: album.albumName, required: true }]);
@@ -413,7 +419,7 @@ async function albumPage(id) {
   ];
   main.append(h("div", { class: "toolbar" }, h("a", { href: "/albums", "aria-label": "Back to albums", class: "button" }, "‹"), title,
     h("span", { class: "muted" }, `${album.assetCount} item(s)`), h("span", { class: "spacer" }), buttons));
-  const grid = mountGrid(listSource(album.assets || []), { reload, emptyText: "This album is empty. Select photos in Photos and choose “Add to album”, or upload here.", actions: [
+  const grid = mountGrid(await albumSource(id), { reload, emptyText: "This album is empty. Select photos in Photos and choose “Add to album”, or upload here.", actions: [
     ["Remove from album", async (ids) => { await api.del(`/albums/${id}/assets`, { ids }); toast(`Removed ${ids.length}`); return true; }],
     ["Favourite", (ids) => setFavorite(ids, true)],
     ["Download", download],
@@ -712,15 +718,20 @@ async function sharePage(key) {
       h("p", null, err.status === 404 ? "Sharing by link is not available on this server yet." : "It may have expired or been removed.")));
     return;
   }
-  let assets = link.assets || [];
+  let source = listSource(link.assets || []);
   let title = link.description || "Shared photos";
+  let count = (link.assets || []).length;
   if (link.album) {
     title = link.album.albumName;
-    try { assets = (await api.get(`/albums/${link.album.id}`)).assets || assets; } catch { /* keep the link's own list */ }
+    count = link.album.assetCount ?? count;
+    source = (await timelineSource({ albumId: link.album.id }).catch(() => null))
+      || listSource((await api.get(`/albums/${link.album.id}`).catch(() => ({ assets: link.assets || [] }))).assets || []);
   }
-  main.append(h("div", { class: "toolbar" }, h("h1", null, title), h("span", { class: "muted" }, `${assets.length} item(s)`),
-    h("span", { class: "spacer" }), link.allowDownload !== false && assets.length ? h("button", { type: "button", onclick: () => download(assets.map((a) => a.id)) }, "Download all") : null));
-  mountGrid(listSource(assets), { readOnly: true, emptyText: "Nothing shared here." });
+  const everything = () => (source.initial || []).flatMap((b) => b.assets || []).map((a) => a.id);
+  const canDownload = link.allowDownload !== false;
+  main.append(h("div", { class: "toolbar" }, h("h1", null, title), h("span", { class: "muted" }, `${count} item(s)`),
+    h("span", { class: "spacer" }), canDownload && count ? h("button", { type: "button", onclick: () => download(everything(), { albumId: link.album?.id }) }, "Download all") : null));
+  mountGrid(source, { readOnly: true, canDownload, emptyText: "Nothing shared here." });
 }
 
 function sharePassword(key) {

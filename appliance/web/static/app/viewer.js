@@ -7,7 +7,7 @@ import { setFavorite, moveToTrash, addToAlbum, shareAssets, download } from "./a
 
 const WEB_IMAGES = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif", "image/bmp", "image/svg+xml"];
 
-export function openViewer(list, index, { onChange, readOnly = false } = {}) {
+export function openViewer(list, index, { onChange, readOnly = false, canDownload = true } = {}) {
   const returnFocus = document.activeElement;
   let current = index;
   let info = null;
@@ -20,7 +20,7 @@ export function openViewer(list, index, { onChange, readOnly = false } = {}) {
     h("button", { type: "button", "aria-label": "Close", onclick: close }, icon("close")), title,
     h("span", { class: "spacer" }),
     readOnly ? null : favButton,
-    h("button", { type: "button", "aria-label": "Download", onclick: () => download([list[current].id]) }, icon("download")),
+    canDownload ? h("button", { type: "button", "aria-label": "Download", onclick: () => download([list[current].id]) }, icon("download")) : null,
     readOnly ? null : h("button", { type: "button", "aria-label": "Add to album", onclick: () => addToAlbum([list[current].id]) }, icon("plus")),
     readOnly ? null : h("button", { type: "button", "aria-label": "Share", onclick: () => shareAssets([list[current].id]) }, icon("share")),
     readOnly ? null : h("button", { type: "button", "aria-label": "Delete", onclick: remove }, icon("trash")),
