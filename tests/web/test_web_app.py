@@ -201,6 +201,10 @@ def test_an_album_shared_by_link_opens_without_an_account(page: Any, browser: An
         public.wait_for_function("document.querySelectorAll('.cell img.loaded').length >= 3")
         assert not any(c["name"] == "immich_access_token" for c in stranger.cookies())
         screenshot(public, "08-shared-link")
+        with public.expect_download() as download:
+            public.get_by_role("button", name="Download all").click()
+        saved = download.value.path()
+        assert saved.read_bytes()[:2] == b"PK"  # a zip of the album
     finally:
         stranger.close()
 
