@@ -1,7 +1,7 @@
 // The app shell: who is signed in, the header, the router, and the pages.
 
 import { api, ApiError, isAuthenticated, setSharedKey } from "./api.js";
-import { h, clear, toast, formDialog, confirmDialog, modal, bytes, copyField } from "./ui.js";
+import { h, clear, toast, formDialog, confirmDialog, modal, bytes } from "./ui.js";
 import { Grid, timelineSource, searchSource, listSource, groupByMonth, fromAssetDto, perf } from "./grid.js";
 
 // Only what the first screen needs is loaded up front; the viewer, upload and actions come when used.
@@ -730,7 +730,14 @@ async function sharePage(key) {
   const everything = () => (source.initial || []).flatMap((b) => b.assets || []).map((a) => a.id);
   const canDownload = link.allowDownload !== false;
   main.append(h("div", { class: "toolbar" }, h("h1", null, title), h("span", { class: "muted" }, `${count} item(s)`),
-    h("span", { class: "spacer" }), canDownload && count ? h("button", { type: "button", onclick: () => download(everything(), { albumId: link.album?.id }) }, "Download all") : null));
+    h("span", { class: "spacer" }),
+    link.allowUpload ? h("button", { type: "button", onclick: async () => {
+      const { uploadPanel } = await uploadPanelModule();
+      await modal(`Add photos to ${title}`, (close) => h("div", { class: "stack" }, uploadPanel({}),
+        h("div", { class: "actions" }, h("button", { type: "button", onclick: () => close() }, "Close"))));
+      route();
+    } }, "Add photos") : null,
+    canDownload && count ? h("button", { type: "button", onclick: () => download(everything(), { albumId: link.album?.id }) }, "Download all") : null));
   mountGrid(source, { readOnly: true, canDownload, emptyText: "Nothing shared here." });
 }
 
@@ -748,4 +755,3 @@ function sharePassword(key) {
 }
 
 route();
-export { copyField };
