@@ -268,6 +268,31 @@ def test_a_new_person_chooses_a_password_and_sees_no_admin_pages(browser: Any, s
     assert status == 201
 
 
+def test_an_album_shared_with_a_person_shows_in_their_albums(page: Any, browser: Any, server: ServerProcess) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Albums").click()
+    page.get_by_role("link", name=re.compile("Spring walk 2026")).click()
+    page.get_by_role("button", name="Share with people").click()
+    dialog = page.get_by_role("dialog", name="Share with people")
+    dialog.get_by_label("Bob Builder (bob@example.com)").check()
+    dialog.get_by_label("Role of Bob Builder").select_option("editor")
+    dialog.get_by_role("button", name="Share").click()
+    page.get_by_text("Shared with 1 person(s)").wait_for()
+
+    context = browser.new_context(viewport=DESKTOP, base_url=server.url)
+    context.set_default_timeout(TIMEOUT)
+    try:
+        bob = context.new_page()
+        bob.request.post("/api/auth/login", data={"email": "bob@example.com", "password": "bobs-own-password"})
+        bob.goto("/albums")
+        card = bob.get_by_role("link", name=re.compile("Spring walk 2026"))
+        card.wait_for()
+        assert "shared by Ada Admin" in card.inner_text()
+        card.click()
+        bob.locator(".cell").nth(2).wait_for()
+    finally:
+        context.close()
+
+
 def test_search_by_file_name_finds_the_photo(page: Any) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Search").click()
     page.get_by_label("File name").fill("prairie")
