@@ -8,9 +8,11 @@ and the page's router draws the view.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import mimetypes
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,9 @@ TYPES = {
     ".png": "image/png", ".ico": "image/x-icon", ".woff2": "font/woff2",
 }
 COMPRESSIBLE = {".js", ".mjs", ".css", ".html", ".svg", ".json", ".webmanifest"}
+INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
+# The page talks to its own origin only; shared-link keys in URLs are not passed on to other sites.
+PAGE_HEADERS = {"Referrer-Policy": "same-origin", "X-Frame-Options": "SAMEORIGIN"}
 # Files carry no version in their names (no build step), so the browser revalidates each time: cheap 304s.
 CACHE = "no-cache"
 
@@ -33,6 +38,18 @@ class StaticFile:
     gzipped: bytes | None
     content_type: str
     etag: str
+    headers: dict[str, str]
+
+
+def content_security_policy(html: bytes) -> str:
+    """Scripts from this origin plus the page's own inline scripts by hash; images may be data: (thumbhash)."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(block).digest()).decode() + "'"
+        for block in INLINE_SCRIPT.findall(html)
+    )
+    return (f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+            "base-uri 'self'; frame-ancestors 'self'")
 
 
 class StaticSite:
@@ -52,7 +69,9 @@ class StaticSite:
             content_type = TYPES.get(suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             gzipped = gzip.compress(data, 9, mtime=0) if suffix in COMPRESSIBLE and len(data) > 512 else None
             etag = '"' + hashlib.sha1(data).hexdigest()[:20] + '"'
-            files[relative] = StaticFile(data, gzipped, content_type, etag)
+            headers = dict(PAGE_HEADERS, **{"Content-Security-Policy": content_security_policy(data)}) \
+                if suffix == ".html" else {}
+            files[relative] = StaticFile(data, gzipped, content_type, etag, headers)
         self.files = files
 
     def lookup(self, path: str) -> StaticFile | None:
@@ -63,7 +82,7 @@ class StaticSite:
 
     def respond(self, request: web.Request, item: StaticFile) -> web.Response:
         headers = {"ETag": item.etag, "Cache-Control": CACHE, "Vary": "Accept-Encoding",
-                   "X-Content-Type-Options": "nosniff"}
+                   "X-Content-Type-Options": "nosniff", **item.headers}
         if item.etag in request.headers.get("If-None-Match", ""):
             return web.Response(status=304, headers=headers)
         body = item.body
@@ -71,10 +90,7 @@ class StaticSite:
             body = item.gzipped
             headers["Content-Encoding"] = "gzip"
         charset = "utf-8" if item.content_type.startswith(("text/", "application/json", "image/svg")) else None
-        response = web.Response(body=body, headers=headers, content_type=item.content_type, charset=charset)
-        if request.method == "HEAD":
-            response.body = b""
-        return response
+        return web.Response(body=body, headers=headers, content_type=item.content_type, charset=charset)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.match_info.get("tail", "")

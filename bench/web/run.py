@@ -125,7 +125,7 @@ def measure(browser, url: str, screenshot: Path | None = None) -> dict[str, floa
     response = page.request.post("/api/auth/login", data={"email": EMAIL, "password": PASSWORD})
     assert response.ok, response.text()
     page.goto("/photos")
-    page.wait_for_function("window.__shoebox && window.__shoebox.perf.firstThumbnailAt", timeout=30_000)
+    page.wait_for_function("() => window.__shoebox && window.__shoebox.perf.firstThumbnailAt", timeout=30_000)
     page.wait_for_function(
         """() => {
             const view = document.querySelector('.grid-scroll').getBoundingClientRect();
@@ -168,7 +168,7 @@ def scroll(browser, url: str) -> dict[str, float]:
     page = context.new_page()
     page.request.post("/api/auth/login", data={"email": EMAIL, "password": PASSWORD})
     page.goto("/photos")
-    page.wait_for_function("document.querySelectorAll('.cell img.loaded').length > 5", timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('.cell img.loaded').length > 5", timeout=30_000)
     figures = page.evaluate(
         """async () => {
             const scroller = document.querySelector('.grid-scroll');

@@ -47,3 +47,21 @@ async def test_paths_cannot_escape_the_static_folder(client: TestClient) -> None
     response = await client.get("/app/../../web/__init__.py")
     assert response.status in (200, 404)
     assert "StaticSite" not in await response.text()
+
+
+async def test_the_page_forbids_foreign_scripts_but_allows_its_own_inline_boot_script(client: TestClient) -> None:
+    response = await client.get("/photos")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self' 'sha256-" in policy
+    assert "img-src 'self' data: blob:" in policy
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    script = await client.get("/app/main.js")
+    assert "Content-Security-Policy" not in script.headers
+
+
+async def test_head_answers_like_get_without_a_body(client: TestClient) -> None:
+    get = await client.get("/app/app.css")
+    head = await client.head("/app/app.css")
+    assert head.status == 200
+    assert head.headers["ETag"] == get.headers["ETag"]
+    assert await head.read() == b""

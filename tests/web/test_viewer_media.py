@@ -59,7 +59,7 @@ def test_a_video_plays_in_the_viewer(page: Any, server: ServerProcess, video: Pa
     player.wait_for(state="attached")
     assert "/video/playback" in player.get_attribute("src")
     # Debian's Chromium decodes H.264; at least the metadata must load (the server answers with the file).
-    page.wait_for_function("(v => v.readyState >= 1 || v.error)(document.querySelector('.viewer video'))")
+    page.wait_for_function("() => (v => v.readyState >= 1 || v.error)(document.querySelector('.viewer video'))")
     error = page.evaluate("(v => v.error && v.error.message)(document.querySelector('.viewer video'))")
     assert error is None
     screenshot(page, "20-video")
@@ -90,18 +90,18 @@ def test_the_selection_bar_archives_favourites_trashes_and_restores(page: Any, s
     select(1)
     bar.get_by_role("button", name="Archive").click()
     page.get_by_text("Archived 1").wait_for()
-    page.wait_for_function("document.querySelectorAll('.cell').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('.cell').length === 3")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Archive").click()
     page.locator(".cell").first.wait_for()
     assert page.locator(".cell").count() == 1
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Photos").click()
-    page.wait_for_function("document.querySelectorAll('.cell').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('.cell').length === 3")
     select(1)
     bar.get_by_role("button", name="Delete").click()
     page.get_by_role("dialog", name="Move to trash?").get_by_role("button", name="Move to trash").click()
     page.get_by_text("Moved 1 to the trash").wait_for()
-    page.wait_for_function("document.querySelectorAll('.cell').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('.cell').length === 2")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Trash").click()
     page.locator(".cell").first.wait_for()
@@ -109,4 +109,4 @@ def test_the_selection_bar_archives_favourites_trashes_and_restores(page: Any, s
     bar.get_by_role("button", name="Restore").click()
     page.get_by_text("Restored 1").wait_for()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Photos").click()
-    page.wait_for_function("document.querySelectorAll('.cell').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('.cell').length === 3")

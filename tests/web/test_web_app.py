@@ -30,6 +30,8 @@ def page(browser: Any, server: ServerProcess) -> Iterator[Any]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
+    # The page's own Content-Security-Policy must never block the page itself.
+    page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     page.errors = errors
     yield page
     context.close()
@@ -113,7 +115,7 @@ def test_the_grid_shows_the_uploaded_photos_by_month_and_day(page: Any) -> None:
     assert page.locator(".trow.month").count() >= 1
     assert page.locator(".trow.day h3").count() >= 1
     # Thumbnails (or, before the media pipeline renders them, the originals) end up painted.
-    page.wait_for_function("document.querySelectorAll('.cell img.loaded').length >= 9")
+    page.wait_for_function("() => document.querySelectorAll('.cell img.loaded').length >= 9")
     screenshot(page, "05-timeline")
 
 
@@ -122,15 +124,15 @@ def test_the_viewer_opens_moves_with_the_keyboard_and_closes_with_escape(page: A
     viewer = page.get_by_role("dialog", name="Photo viewer")
     viewer.wait_for()
     title = viewer.locator(".title")
-    page.wait_for_function("document.querySelector('.viewer .title').textContent.endsWith('.jpg')")
+    page.wait_for_function("() => document.querySelector('.viewer .title').textContent.endsWith('.jpg')")
     first = title.inner_text()
     details = viewer.get_by_role("complementary", name="Details")
     details.get_by_text("Date").wait_for()
     screenshot(page, "06-viewer")
     page.keyboard.press("ArrowRight")
-    page.wait_for_function(f"document.querySelector('.viewer .title').textContent !== {first!r}")
+    page.wait_for_function(f"() => document.querySelector('.viewer .title').textContent !== {first!r}")
     page.keyboard.press("ArrowLeft")
-    page.wait_for_function(f"document.querySelector('.viewer .title').textContent === {first!r}")
+    page.wait_for_function(f"() => document.querySelector('.viewer .title').textContent === {first!r}")
     viewer.get_by_role("button", name="Favourite").click()
     page.get_by_text("Added 1 to favourites").wait_for()
     page.keyboard.press("Escape")
@@ -198,7 +200,7 @@ def test_an_album_shared_by_link_opens_without_an_account(page: Any, browser: An
         public.goto(link)
         public.get_by_role("heading", name="Spring walk 2026").wait_for()
         public.locator(".cell").nth(2).wait_for()
-        public.wait_for_function("document.querySelectorAll('.cell img.loaded').length >= 3")
+        public.wait_for_function("() => document.querySelectorAll('.cell img.loaded').length >= 3")
         assert not any(c["name"] == "immich_access_token" for c in stranger.cookies())
         screenshot(public, "08-shared-link")
         with public.expect_download() as download:
