@@ -139,6 +139,14 @@ def test_the_viewer_opens_moves_with_the_keyboard_and_closes_with_escape(page: A
     viewer.wait_for(state="detached")
     page.locator(".cell .badge.fav").first.wait_for()
 
+    # The back button closes the viewer and leaves the timeline where it was.
+    page.locator(".cell").nth(1).click()
+    viewer.wait_for()
+    page.go_back()
+    viewer.wait_for(state="detached")
+    assert page.url.endswith("/photos")
+    assert page.locator(".cell").count() == 9
+
 
 def test_the_keyboard_alone_opens_selects_and_closes(page: Any) -> None:
     first = page.locator(".cell .open").first

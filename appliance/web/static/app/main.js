@@ -82,7 +82,11 @@ document.addEventListener("click", (e) => {
   e.preventDefault();
   navigate(a.pathname + a.search);
 });
-window.addEventListener("popstate", route);
+window.addEventListener("popstate", () => {
+  if (window.__shoeboxIgnorePop) { window.__shoeboxIgnorePop = false; return; }
+  if (document.querySelector(".viewer")) return;  // the viewer closes itself on back
+  route();
+});
 window.addEventListener("shoebox:unauthorized", () => {
   if (!state.me) return;
   state.me = null;
@@ -350,7 +354,8 @@ async function timelinePage(title, params, filters = params) {
 async function photoPage(id) {
   await timelinePage("Photos", { visibility: "timeline" });
   const asset = await api.get(`/assets/${id}`);
-  openViewer([fromAssetDto(asset)], 0, { onChange: (e) => { if (e.closed) history.replaceState(null, "", "/photos"); } });
+  history.replaceState(null, "", "/photos");
+  openViewer([fromAssetDto(asset)], 0);
 }
 
 async function trashPage() {

@@ -45,6 +45,10 @@ export function openViewer(list, index, { onChange, readOnly = false, canDownloa
     else if (e.key === "i") panel.hidden = !panel.hidden;
   }
   document.addEventListener("keydown", onKey);
+  // The browser's back button (or a phone's back gesture) closes the viewer rather than leaving the page.
+  history.pushState({ shoeboxViewer: true }, "");
+  const onPop = () => closeNow();
+  window.addEventListener("popstate", onPop);
 
   let touchX = null;
   stage.addEventListener("pointerdown", (e) => { touchX = e.clientX; });
@@ -56,6 +60,13 @@ export function openViewer(list, index, { onChange, readOnly = false, canDownloa
   });
 
   function close() {
+    closeNow();
+    window.__shoeboxIgnorePop = true;  // our own step back; the page under the viewer stays as it is
+    history.back();
+  }
+
+  function closeNow() {
+    window.removeEventListener("popstate", onPop);
     document.removeEventListener("keydown", onKey);
     root.remove();
     document.body.classList.remove("viewer-open");
