@@ -157,6 +157,15 @@ def test_the_keyboard_alone_opens_selects_and_closes(page: Any) -> None:
     page.keyboard.press("Escape")
     viewer.wait_for(state="detached")
     assert page.evaluate("document.activeElement.classList.contains('open')")  # focus came back to the photo
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowLeft")
+    assert page.evaluate("() => document.activeElement === document.querySelector('.cell .open')")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('.viewer .title').textContent.endsWith('.jpg')")
+    page.keyboard.press("Escape")
+    viewer.wait_for(state="detached")
+    page.keyboard.press("ArrowLeft")
     page.keyboard.press("Tab")  # to its Select button
     page.keyboard.press("Space")
     page.get_by_text("1 selected").wait_for()

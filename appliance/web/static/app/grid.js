@@ -134,6 +134,22 @@ export class Grid {
     this.resizeObserver = new ResizeObserver(() => this.relayout());
     this.resizeObserver.observe(this.scroller);
     this.bindScrubber();
+    this.canvas.addEventListener("keydown", (e) => this.onKey(e));
+  }
+
+  /** Arrow keys move between photos (Tab goes through each photo's link and Select button). */
+  onKey(e) {
+    const steps = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -this.cols, ArrowDown: this.cols };
+    if (!(e.key in steps) || !e.target.classList.contains("open")) return;
+    const links = [...this.canvas.querySelectorAll(".cell .open")].map((a) => [a, a.getBoundingClientRect()])
+      .sort(([, p], [, q]) => p.top - q.top || p.left - q.left).map(([a]) => a);
+    const here = links.indexOf(e.target);
+    let target = links[here + steps[e.key]];
+    if (!target && (e.key === "ArrowUp" || e.key === "ArrowDown")) target = links[e.key === "ArrowUp" ? 0 : links.length - 1];
+    if (!target || target === e.target) return;
+    e.preventDefault();
+    target.focus({ preventScroll: true });
+    target.scrollIntoView({ block: "nearest" });
   }
 
   destroy() { this.resizeObserver.disconnect(); this.destroyed = true; }
