@@ -7,6 +7,8 @@ import { h, bytes, toast } from "./ui.js";
 
 const MEDIA = /\.(jpe?g|png|gif|webp|avif|heic|heif|tiff?|bmp|dng|cr2|cr3|nef|arw|orf|rw2|raf|srw|pef|raw|jxl|mp4|mov|m4v|3gp|avi|mkv|webm|mts|m2ts|mpg|mpeg|wmv|insp|insv)$/i;
 const CONCURRENCY = 2;
+// Hashing reads the whole file into memory; past this size the server's own duplicate check answers instead.
+const HASH_LIMIT = 256 * 1024 * 1024;
 
 export function uploadPanel({ onDone, albumId } = {}) {
   const list = h("ul", { class: "upload-list", "aria-live": "polite" });
@@ -62,12 +64,15 @@ export function uploadPanel({ onDone, albumId } = {}) {
     // Hash in small batches and ask the server which it already has.
     for (let i = 0; i < items.length; i += 50) {
       const batch = items.slice(i, i + 50);
-      for (const item of batch) { item.state.textContent = "Checking"; item.checksum = await sha1Hex(item.file); }
+      for (const item of batch) {
+        item.state.textContent = "Checking";
+        item.checksum = item.file.size <= HASH_LIMIT ? await sha1Hex(item.file) : null;
+      }
       let results = [];
-      if (!getSharedKey()) {
+      const hashed = batch.map((item, n) => ({ id: String(i + n), checksum: item.checksum })).filter((a) => a.checksum);
+      if (!getSharedKey() && hashed.length) {
         try {
-          results = (await api.post("/assets/bulk-upload-check", {
-            assets: batch.map((item, n) => ({ id: String(i + n), checksum: item.checksum })) })).results;
+          results = (await api.post("/assets/bulk-upload-check", { assets: hashed })).results;
         } catch (err) { console.warn("bulk-upload-check", err); }
       }
       for (const [n, item] of batch.entries()) {
@@ -116,7 +121,7 @@ export function uploadPanel({ onDone, albumId } = {}) {
       form.append("assetData", item.file, item.file.name);
       const xhr = new XMLHttpRequest();
       xhr.open("POST", url("/assets"));
-      xhr.setRequestHeader("x-immich-checksum", item.checksum);
+      if (item.checksum) xhr.setRequestHeader("x-immich-checksum", item.checksum);
       item.state.textContent = "Uploading";
       xhr.upload.onprogress = (e) => {
         const sent = Math.min(e.loaded, item.file.size);
