@@ -12,6 +12,7 @@ import pytest
 from tests.server_process import ServerProcess
 from tests.web.conftest import screenshot
 from tests.web.test_sources import _upload
+from tests.web.test_web_app import wait_for_cells
 
 pytestmark = pytest.mark.slow
 
@@ -72,8 +73,8 @@ def test_the_selection_bar_archives_favourites_trashes_and_restores(page: Any, s
         _upload(server, token, 500 + seed)
     page.goto("/photos")
     cells = page.locator(".cell")
-    cells.nth(3).wait_for()
-    assert cells.count() == 4
+    cells.first.wait_for()
+    wait_for_cells(page, 4)
 
     def select(count: int) -> None:
         for index in range(count):
@@ -90,18 +91,18 @@ def test_the_selection_bar_archives_favourites_trashes_and_restores(page: Any, s
     select(1)
     bar.get_by_role("button", name="Archive").click()
     page.get_by_text("Archived 1").wait_for()
-    page.wait_for_function("() => document.querySelectorAll('.cell').length === 3")
+    wait_for_cells(page, 3)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Archive").click()
     page.locator(".cell").first.wait_for()
-    assert page.locator(".cell").count() == 1
+    wait_for_cells(page, 1)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Photos").click()
-    page.wait_for_function("() => document.querySelectorAll('.cell').length === 3")
+    wait_for_cells(page, 3)
     select(1)
     bar.get_by_role("button", name="Delete").click()
     page.get_by_role("dialog", name="Move to trash?").get_by_role("button", name="Move to trash").click()
     page.get_by_text("Moved 1 to the trash").wait_for()
-    page.wait_for_function("() => document.querySelectorAll('.cell').length === 2")
+    wait_for_cells(page, 2)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Trash").click()
     page.locator(".cell").first.wait_for()
@@ -109,4 +110,4 @@ def test_the_selection_bar_archives_favourites_trashes_and_restores(page: Any, s
     bar.get_by_role("button", name="Restore").click()
     page.get_by_text("Restored 1").wait_for()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Photos").click()
-    page.wait_for_function("() => document.querySelectorAll('.cell').length === 3")
+    wait_for_cells(page, 3)

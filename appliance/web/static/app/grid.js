@@ -411,6 +411,11 @@ export class Grid {
     return cell;
   }
 
+  focusAsset(id) {
+    const link = id && this.canvas.querySelector(`.cell[data-id="${id}"] .open`);
+    if (link) link.focus({ preventScroll: true });
+  }
+
   toggle(id) {
     if (this.selected.has(id)) this.selected.delete(id); else this.selected.add(id);
     this.refreshSelection();

@@ -320,7 +320,12 @@ async function makeSource(timelineParams, searchFilters) {
 function mountGrid(source, { actions, emptyText, reload, readOnly = false, canDownload = true } = {}) {
   const grid = new Grid({ source, emptyText, onOpen: (asset, g) => {
     const list = g.loadedAssets();
-    openViewer(list, list.indexOf(asset), { readOnly, canDownload, onChange: (e) => { if (e.changed) changed = true; if (e.closed && changed) { changed = false; grid.reload(); } } });
+    openViewer(list, list.indexOf(asset), { readOnly, canDownload, onChange: async (e) => {
+      if (e.changed) changed = true;
+      if (!e.closed) return;
+      if (changed) { changed = false; await grid.reload(); }
+      grid.focusAsset(e.id);  // back to the photo the person ended on
+    } });
   } });
   let changed = false;
   grid.reload = async () => {

@@ -70,8 +70,8 @@ export function openViewer(list, index, { onChange, readOnly = false, canDownloa
     document.removeEventListener("keydown", onKey);
     root.remove();
     document.body.classList.remove("viewer-open");
-    if (returnFocus && returnFocus.focus) returnFocus.focus();
-    onChange && onChange({ closed: true });
+    if (returnFocus && returnFocus.isConnected && returnFocus.focus) returnFocus.focus();
+    onChange && onChange({ closed: true, id: list[current] && list[current].id });
   }
 
   function go(step) {
