@@ -168,9 +168,11 @@ export class Grid {
       clearTimeout(this.settleTimer);
       this.settleTimer = setTimeout(() => {
         this.fast = false;
-        for (const node of this.nodes.values()) node.remove();
-        this.nodes.clear();
-        this.render();
+        this.keepingFocus(() => {
+          for (const node of this.nodes.values()) node.remove();
+          this.nodes.clear();
+          this.render();
+        });
       }, 150);
     }
     this.schedule();
@@ -221,8 +223,23 @@ export class Grid {
     return bucket.layout;
   }
 
+  /** Redraws replace the DOM nodes; keyboard focus follows the photo it was on. */
+  keepingFocus(redraw) {
+    const active = document.activeElement;
+    const cell = active && this.canvas.contains(active) ? active.closest(".cell") : null;
+    const onCheck = !!(active && active.classList.contains("check"));
+    redraw();
+    if (!cell || cell.isConnected) return;
+    const again = this.canvas.querySelector(`.cell[data-id="${cell.dataset.id}"] ${onCheck ? ".check" : ".open"}`);
+    if (again) again.focus({ preventScroll: true });
+  }
+
   relayout() {
     if (this.destroyed || !this.scroller.clientWidth) return;
+    this.keepingFocus(() => this.relayoutNow());
+  }
+
+  relayoutNow() {
     const anchor = this.anchor();
     const { cols, cell } = this.metrics();
     this.cols = cols;

@@ -647,7 +647,7 @@ function jobsTable(jobs, refresh) {
     const c = q.jobCounts || {};
     const paused = q.queueStatus && q.queueStatus.isPaused;
     return h("tr", { "data-queue": name },
-      h("th", { scope: "row" }, name.replace(/([a-z])([A-Z])/g, "$1 $2")),
+      h("th", { scope: "row" }, humanize(name)),
       h("td", null, String(c.active ?? 0)), h("td", null, String(c.waiting ?? 0)), h("td", null, String(c.failed ?? 0)),
       h("td", null, paused ? "paused" : q.queueStatus && q.queueStatus.isActive ? "running" : "idle"),
       h("td", null, h("button", { type: "button", class: "small", "aria-label": `${paused ? "Resume" : "Pause"} ${name}`, onclick: async () => {
@@ -658,6 +658,12 @@ function jobsTable(jobs, refresh) {
   return h("div", { class: "table-wrap" }, h("table", null,
     h("thead", null, h("tr", null, ["Queue", "Active", "Waiting", "Failed", "State", ""].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", null, rows)));
+}
+
+/** "thumbnailGeneration" → "Thumbnail generation". */
+function humanize(name) {
+  const words = name.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 function importsTable(sessions) {
