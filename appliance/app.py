@@ -8,16 +8,44 @@ from types import ModuleType
 
 from aiohttp import web
 
-from appliance.api import albums, appliance_settings, appliance_status, assets, auth, metrics, search, server, users
+from appliance.api import (
+    albums,
+    appliance_imports,
+    appliance_settings,
+    appliance_status,
+    asset_metadata,
+    assets,
+    auth,
+    download,
+    frame,
+    map,
+    memories,
+    metrics,
+    partners,
+    people,
+    search,
+    server,
+    shared_links,
+    stacks,
+    sync,
+    tags,
+    timeline,
+    users,
+)
 from appliance.api.common import SERVICES, as_json
 from appliance.api.middleware import errors_middleware, guarded
+from appliance.api.realtime import attach_realtime
 from appliance.api.routing import Router
 from appliance.services import Services
 from appliance.web import add_web_routes
 
 log = logging.getLogger(__name__)
 
-API_MODULES: list[ModuleType] = [server, auth, users, assets, albums, search, appliance_status, appliance_settings]
+# asset_metadata before assets: its static /assets/metadata must win over /assets/{id}
+API_MODULES: list[ModuleType] = [
+    server, auth, users, asset_metadata, assets, albums, search, appliance_status, appliance_imports,
+    appliance_settings, sync, timeline, shared_links, partners, tags, stacks, memories, map, download, people, frame,
+]
 
 # Parts that run beside the HTTP server (job runner, mDNS, notify...). Each gets the services on start.
 Startable = Callable[[Services], AsyncIterator[None]]
@@ -42,7 +70,9 @@ def create_app(services: Services, *, components: list[Startable] | None = None,
     app[SERVICES] = services
     metrics.install(app)
     app.router.add_get("/.well-known/immich", well_known)
+    app.router.add_get("/frame", frame.page)
     add_routes(app, [module.router for module in API_MODULES] + (extra_routers or []))
+    attach_realtime(app, services)
     add_web_routes(app)  # last: its catch-all must not shadow any route above
     app.cleanup_ctx.append(_database_lifecycle)
     for component in components or []:
@@ -54,6 +84,7 @@ async def _database_lifecycle(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     await services.db.open()
     await services.ingest.recover()
+    await services.imports.recover()
     log.info("database ready at %s", services.db.path)
     yield
     await services.db.close()

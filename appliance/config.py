@@ -30,6 +30,8 @@ class Settings:
     jobs_enabled: bool = True
     import_user_email: str = ""
     import_album_template: str = "{label} {date}"
+    import_auto: bool = True  # import cards as they are inserted (needs udev and shoebox-import@.service)
+    import_runtime_dir: Path = Path("/run/shoebox-import")  # where shoebox-mount-helper mounts and reports
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -30,6 +30,10 @@ def uuid7(now_ms: int | None = None) -> str:
     if ms <= _last_v7[0]:
         ms = _last_v7[0]
         _last_v7[1] += 1
+        if _last_v7[1] > 0xFFF:
+            # the 12-bit counter is spent: borrow the next millisecond rather than wrap and go backwards
+            ms = _last_v7[0] = ms + 1
+            _last_v7[1] = 0
     else:
         _last_v7[0] = ms
         _last_v7[1] = int.from_bytes(os.urandom(2), "big") & 0x3FF

@@ -7,14 +7,18 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from pathlib import Path
 
 from aiohttp import web
 
 from appliance.app import Startable, create_app
 from appliance.config import Settings, load_settings
 from appliance.services import Services, build_services
+from appliance.system.notify import Notifier
+from appliance.system.watchdog import run_watchdog, watchdog_interval_from_env
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +36,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from appliance.system.logging import setup_logging as install
+
+    install(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
@@ -48,7 +51,8 @@ def serve_from_args(args: argparse.Namespace) -> int:
 
 
 async def trash_purger(services: Services) -> AsyncIterator[None]:
-    """Empty trash older than the retention period, at start and then every six hours."""
+    """Housekeeping at start and then every six hours: empty trash older than the retention period, drop
+    delete history (kept for the mobile app's sync) older than 31 days, and make the "on this day" memories."""
 
     async def loop() -> None:
         while True:
@@ -56,8 +60,12 @@ async def trash_purger(services: Services) -> AsyncIterator[None]:
                 purged = await services.assets.purge_expired_trash(services.settings.trash_days)
                 if purged:
                     log.info("removed %d asset(s) from the trash after %d days", purged, services.settings.trash_days)
+                await services.sync.prune_audit()
+                today = services.clock().date()
+                for day in (today, today + timedelta(days=1)):  # tomorrow's are ready at midnight
+                    await services.browse.memories.generate(day)
             except Exception:
-                log.exception("trash purge failed")
+                log.exception("housekeeping failed")
             await asyncio.sleep(timedelta(hours=6).total_seconds())
 
     task = asyncio.create_task(loop())
@@ -87,12 +95,90 @@ async def hardware(services: Services) -> AsyncIterator[None]:
         await (await starting).stop()
 
 
+def install_id(data_dir: Path) -> str:
+    """A stable id for this box (the image's first boot writes it; created here when missing)."""
+    path = data_dir / "install-id"
+    try:
+        value = path.read_text().strip()
+        if value:
+            return value
+    except OSError:
+        pass
+    value = uuid.uuid4().hex
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(value + "\n")
+    return value
+
+
+async def mdns(services: Services) -> AsyncIterator[None]:
+    """Advertise the box on the LAN as `<box_name>.local`, following address changes."""
+    from appliance import __version__
+    from appliance.discovery.mdns import MdnsAdvertiser
+
+    settings = services.settings
+    hardware_part = services.extras.get("hardware")
+    model = hardware_part.info.model if hardware_part is not None else ""
+    advertiser = MdnsAdvertiser(
+        settings.box_name, settings.port, {"version": __version__, "model": model},
+        list(settings.mdns_interfaces) or None, host_id=install_id(settings.data_dir),
+    )
+    services.extras["mdns"] = advertiser
+    starting = asyncio.create_task(advertiser.start())
+    starting.add_done_callback(_log_failure("mDNS advertising"))
+    yield
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await starting
+    await advertiser.stop()
+
+
+def _log_failure(what: str) -> Callable[[asyncio.Task[None]], None]:
+    def check(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed: %s", what, task.exception())
+
+    return check
+
+
 def default_components(settings: Settings) -> list[Startable]:
     components: list[Startable] = [hardware, trash_purger]
+    if settings.mdns:
+        components.append(mdns)
+    if settings.import_auto:
+        from appliance.importer.component import auto_import
+
+        components.append(auto_import)
     return components
 
 
+def status_line(services: Services) -> str:
+    """What `systemctl status shoebox` shows: queue depth, throttle state, import progress."""
+    parts = [f"Serving on :{services.settings.port}"]
+    for name in ("jobs", "hardware", "imports"):
+        part = services.extras.get(name)
+        summary = getattr(part, "summary", None)
+        if callable(summary):
+            with contextlib.suppress(Exception):
+                text = summary()
+                if text:
+                    parts.append(str(text))
+    return "; ".join(parts)
+
+
+async def report_status(services: Services, notifier: Notifier, every: float = 3.0) -> None:
+    last = ""
+    while True:
+        line = status_line(services)
+        if line != last:
+            notifier.status(line)
+            last = line
+        await asyncio.sleep(every)
+
+
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Migrations and the HTTP bind first, then READY=1; the watchdog pings from this event loop."""
+    notifier = Notifier()
+    notifier.extend_timeout(120)
     services = build_services(settings)
     app = create_app(services, components=default_components(settings))
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -100,6 +186,11 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
     await site.start()
     log.info("Shoebox listening on http://%s:%d (data in %s)", settings.host, settings.port, settings.data_dir)
+    notifier.ready(status=status_line(services))
+    background = [asyncio.create_task(report_status(services, notifier))]
+    interval = watchdog_interval_from_env()
+    if interval:
+        background.append(asyncio.create_task(run_watchdog(notifier, interval)))
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -109,4 +200,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         await stop.wait()
     finally:
         log.info("Shoebox stopping")
+        notifier.stopping()
+        for task in background:
+            task.cancel()
         await runner.cleanup()

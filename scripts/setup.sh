@@ -8,7 +8,8 @@ WITH_TEST=0
 [[ "${1:-}" == "--test" ]] && WITH_TEST=1
 
 SYSTEM_PACKAGES=(libvips42 ffmpeg libimage-exiftool-perl)
-TEST_SYSTEM_PACKAGES=(sqlite3 systemd mtools dosfstools fusefat exfat-fuse exfatprogs e2fsprogs fuse3 udev chromium)
+TEST_SYSTEM_PACKAGES=(sqlite3 systemd mtools dosfstools fusefat exfat-fuse exfatprogs e2fsprogs fuse3 udev
+    genimage fdisk mmdebstrap libsystemd-dev pkg-config gcc chromium)
 
 need=()
 for pkg in "${SYSTEM_PACKAGES[@]}" $( ((WITH_TEST)) && echo "${TEST_SYSTEM_PACKAGES[@]}" ); do

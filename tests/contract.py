@@ -10,7 +10,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-DTOS_FILE = Path(__file__).resolve().parent.parent.parent / "shared" / "design" / "immich-dtos.json"
+_DTOS = Path("shared") / "design" / "immich-dtos.json"
+# beside the repository; from a worktree in ../wt/<name>, one level further up
+DTOS_FILE = next(
+    (folder / _DTOS for folder in Path(__file__).resolve().parents if (folder / _DTOS).is_file()),
+    Path(__file__).resolve().parent.parent.parent / _DTOS,
+)
 ISO_ZONED = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -30,8 +35,12 @@ def _check(type_name: str, value: Any, path: str, errors: list[str]) -> None:
         if not isinstance(value, list):
             errors.append(f"{path}: expected a list of {type_name[:-2]}, got {type(value).__name__}")
             return
+        item_type = type_name[:-2]
+        nullable_items = item_type.startswith("(") and item_type.endswith(")")  # (string)[]: string | null
         for index, item in enumerate(value):
-            _check(type_name[:-2], item, f"{path}[{index}]", errors)
+            if item is None and nullable_items:
+                continue
+            _check(item_type, item, f"{path}[{index}]", errors)
         return
     if inner == "string":
         if not isinstance(value, str):

@@ -32,6 +32,7 @@ class ServerProcess:
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=lambda: ["--no-mdns"])
 
     @property
     def url(self) -> str:
@@ -43,7 +44,7 @@ class ServerProcess:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "appliance", "serve", "--data-dir", str(self.data_dir),
-                 "--host", "127.0.0.1", "--port", str(self.port), "--no-mdns"],
+                 "--host", "127.0.0.1", "--port", str(self.port), *self.args],
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT,
             )
         deadline = time.monotonic() + timeout

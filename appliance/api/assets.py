@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Any, Literal
@@ -123,6 +124,23 @@ def _parse_duration_ms(value: str | None) -> int | None:
         return None
 
 
+def _parse_metadata(raw: str | None) -> list[tuple[str, dict[str, Any]]]:
+    """The multipart `metadata` field: a JSON list of {key, value} (the app's iCloud ids)."""
+    if not raw:
+        return []
+    try:
+        items = json.loads(raw)
+    except ValueError as err:
+        raise RequestValidationError(["metadata must be a JSON array"]) from err
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list) or not all(
+        isinstance(i, dict) and isinstance(i.get("key"), str) and isinstance(i.get("value"), dict) for i in items
+    ):
+        raise RequestValidationError(["metadata must be a list of {key, value} objects"])
+    return [(item["key"], item["value"]) for item in items]
+
+
 def _parse_date(fields: dict[str, str], name: str) -> datetime:
     raw = fields.get(name)
     if not raw:
@@ -196,6 +214,7 @@ async def upload_asset(request: web.Request) -> web.Response:
         visibility = fields.get("visibility") or "timeline"
         if visibility not in ("archive", "timeline", "hidden", "locked"):
             raise RequestValidationError(["visibility must be one of: archive, timeline, hidden, locked"])
+        metadata = _parse_metadata(fields.get("metadata"))
         ingest_request = IngestRequest(
             owner_id=owner_id,
             filename=filename,
@@ -214,6 +233,8 @@ async def upload_asset(request: web.Request) -> web.Response:
             leftover.path.unlink(missing_ok=True)
         raise
     result = await svc.ingest.ingest(ingest_request, staged["assetData"])
+    if metadata and result.status == "created":
+        await svc.metadata.upsert_trusted([(result.id, key, value) for key, value in metadata])
     if context.shared_link is not None:
         await context.shared_link.add_uploaded(result.id)
     return as_json({"id": result.id, "status": result.status}, status=201 if result.status == "created" else 200)

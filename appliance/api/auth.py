@@ -166,6 +166,39 @@ async def list_sessions(request: web.Request) -> web.Response:
     return as_json([dto.session(s, current) for s in await services(request).auth.list_sessions(context)])
 
 
+class SessionCreateDto(Dto):
+    deviceOS: str = ""
+    deviceType: str = ""
+    duration: float | None = None
+
+
+class SessionUpdateDto(Dto):
+    isPendingSyncReset: bool | None = None
+
+
+@router.post("/sessions", permission="session.create")
+async def create_session(request: web.Request) -> web.Response:
+    dto_in = await body(request, SessionCreateDto)
+    session, token = await services(request).auth.create_child_session(
+        auth(request), dto_in.deviceType, dto_in.deviceOS, dto_in.duration
+    )
+    return as_json({**dto.session(session, None), "token": token}, status=201)
+
+
+@router.put("/sessions/{id}", permission="session.update")
+async def update_session(request: web.Request) -> web.Response:
+    dto_in = await body(request, SessionUpdateDto)
+    context = auth(request)
+    session = await services(request).auth.update_session(context, uuid_param(request), dto_in.isPendingSyncReset)
+    return as_json(dto.session(session, context.session.id if context.session else None))
+
+
+@router.post("/sessions/{id}/lock", permission="session.lock")
+async def lock_session(request: web.Request) -> web.Response:
+    await services(request).auth.lock_session(auth(request), uuid_param(request))
+    return no_content()
+
+
 @router.delete("/sessions", permission="session.delete")
 async def delete_other_sessions(request: web.Request) -> web.Response:
     await services(request).auth.delete_other_sessions(auth(request))

@@ -8,6 +8,7 @@ from typing import Any
 from appliance.library.albums import AlbumView
 from appliance.library.assets import AssetView
 from appliance.storage.records import ApiKeyRecord, ExifRecord, SessionRecord, UserRecord
+from appliance.storage.tags import TagRecord
 
 # Every user shares one cluster group on a single box; the 3.2.2 DTO requires the field.
 CLUSTER_GROUP_ID = "00000000-0000-4000-8000-000000000000"
@@ -129,9 +130,9 @@ def asset(view: AssetView, *, with_exif: bool = True) -> dict[str, Any]:
         "livePhotoVideoId": a.live_photo_video_id,
         "libraryId": None,
         "duplicateId": None,
-        "stack": view.extra.get("stack"),
+        "stack": stack_summary(view.extra.get("stack")),
         "people": view.extra.get("people", []),
-        "tags": view.extra.get("tags", []),
+        "tags": [tag(t) for t in view.extra.get("tags", [])],
         "resized": a.thumbhash is not None,
     }
     if "owner" in view.extra:
@@ -139,6 +140,28 @@ def asset(view: AssetView, *, with_exif: bool = True) -> dict[str, Any]:
     if with_exif:
         result["exifInfo"] = exif(view.exif)
     return result
+
+
+def tag(record: TagRecord) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "id": record.id,
+        "name": record.value.rsplit("/", 1)[-1],
+        "value": record.value,
+        "createdAt": record.created_at,
+        "updatedAt": record.updated_at,
+    }
+    if record.color:
+        result["color"] = record.color
+    if record.parent_id:
+        result["parentId"] = record.parent_id
+    return result
+
+
+def stack_summary(value: tuple[str, str, int] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    stack_id, primary_id, count = value
+    return {"id": stack_id, "primaryAssetId": primary_id, "assetCount": count}
 
 
 def album(view: AlbumView, *, with_assets: list[dict[str, Any]] | None = None) -> dict[str, Any]:

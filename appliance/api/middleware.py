@@ -84,6 +84,7 @@ def credentials_from(request: web.Request) -> Credentials:
         api_key=headers.get("x-api-key") or params.get("apiKey") or None,
         shared_link_key=headers.get("x-immich-share-key") or params.get("key") or None,
         shared_link_slug=headers.get("x-immich-share-slug") or params.get("slug") or None,
+        shared_link_token=cookies.get("immich_shared_link_token") or params.get("token") or None,
         user_agent=headers.get("User-Agent", ""),
     )
 

@@ -7,8 +7,9 @@ from typing import Any, Literal
 from aiohttp import web
 
 from appliance.api import dto
-from appliance.api.common import Dto, as_json, auth, body, services
+from appliance.api.common import Dto, as_json, auth, body, query, services
 from appliance.api.routing import Router
+from appliance.errors import BadRequest
 
 router = Router()
 
@@ -83,4 +84,76 @@ async def search_statistics(request: web.Request) -> web.Response:
 async def search_random(request: web.Request) -> web.Response:
     dto_in = _dump(await body(request, MetadataSearchDto))
     views = await services(request).search.random(auth(request), dto_in)
+    return as_json([dto.asset(view, with_exif=dto_in.get("withExif", True)) for view in views])
+
+
+# --- browsing additions (issue 7) ---------------------------------------------------------------
+class SuggestionsQuery(Dto):
+    type: Literal["country", "state", "city", "camera-make", "camera-model", "camera-lens-model"]
+    country: str | None = None
+    state: str | None = None
+    make: str | None = None
+    model: str | None = None
+    lensModel: str | None = None
+    includeNull: bool | None = None
+
+
+class PersonSearchQuery(Dto):
+    name: str
+    withHidden: bool | None = None
+
+
+class PlacesQuery(Dto):
+    name: str
+
+
+class LargeAssetsQuery(MetadataSearchDto):
+    minFileSize: int | None = None
+    withExif: bool | None = None
+
+
+@router.get("/search/suggestions", permission="asset.read")
+async def search_suggestions(request: web.Request) -> web.Response:
+    params = query(request, SuggestionsQuery).model_dump(exclude_none=True)
+    return as_json(await services(request).browse.explore.suggestions(auth(request), params))
+
+
+@router.get("/search/explore", permission="asset.read")
+async def search_explore(request: web.Request) -> web.Response:
+    pairs = await services(request).browse.explore.cities(auth(request), explore=True)
+    items = [{"value": city, "data": dto.asset(view)} for city, view in pairs]
+    return as_json([{"fieldName": "exifInfo.city", "items": items}])
+
+
+@router.get("/search/cities", permission="asset.read")
+async def search_cities(request: web.Request) -> web.Response:
+    pairs = await services(request).browse.explore.cities(auth(request))
+    return as_json([dto.asset(view) for _, view in pairs])
+
+
+@router.get("/search/places", permission="asset.read")
+async def search_places(request: web.Request) -> web.Response:
+    query(request, PlacesQuery)
+    # no bundled geodata: reverse geocoding is off (/server/features says reverseGeocoding: false)
+    return as_json([])
+
+
+@router.get("/search/person", permission="person.read")
+async def search_person(request: web.Request) -> web.Response:
+    query(request, PersonSearchQuery)
+    return as_json([])
+
+
+@router.post("/search/smart", permission="asset.read")
+async def search_smart(request: web.Request) -> web.Response:
+    # What Immich answers when machine learning (smartSearch) is disabled.
+    raise BadRequest("Smart search is not enabled")
+
+
+@router.post("/search/large-assets", permission="asset.read")
+async def search_large_assets(request: web.Request) -> web.Response:
+    params = query(request, LargeAssetsQuery)
+    dto_in = _dump(params)
+    dto_in.setdefault("size", 250)
+    views = await services(request).search.large_assets(auth(request), dto_in)
     return as_json([dto.asset(view, with_exif=dto_in.get("withExif", True)) for view in views])

@@ -66,6 +66,12 @@ class HardwareService:
                 await task
         self._tasks.clear()
 
+    def summary(self) -> str:
+        """One line for systemd's STATUS=: the throttle state and the temperature."""
+        sample = self.governor.last_sample
+        temperature = f", {sample.temperature.celsius:.0f}°C" if sample and sample.temperature else ""
+        return f"background work {self.governor.state.name}{temperature}"
+
     def concurrency_for(self, queue: str) -> int:
         return self.governor.concurrency_for(queue)
 

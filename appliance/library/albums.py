@@ -235,7 +235,7 @@ class AlbumService:
                 first = await self.albums.first_asset(album_id)
                 if first:
                     async with self.db.transaction() as conn:
-                        await self.albums.update(conn, album_id, {"thumbnail_asset_id": first})
+                        await self.albums.update(conn, album_id, {"thumbnail_asset_id": first, "update_id": uuid7()})
         return results
 
     async def add_assets_to_albums(
@@ -304,6 +304,11 @@ class AlbumService:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO album_user_audit (id, album_id, user_id, deleted_at) VALUES (?, ?, ?, ?)",
+                (uuid7(), album_id, user_id, now),
+            )
+            # the removed user no longer sees the album: their app drops it
+            await conn.execute(
+                "INSERT INTO album_audit (id, album_id, user_id, deleted_at) VALUES (?, ?, ?, ?)",
                 (uuid7(), album_id, user_id, now),
             )
             await self.albums.remove_user(conn, album_id, user_id)

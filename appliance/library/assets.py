@@ -67,6 +67,7 @@ class AssetService:
         self.store = store
         self.clock = clock
         self.listeners: list[Any] = []  # callables(event, owner_id, asset_ids)
+        self.view_hooks: list[Any] = []  # async callables(views) adding extras (tags, stack...)
 
     def _emit(self, event: str, owner_id: str, asset_ids: list[str]) -> None:
         for listener in self.listeners:
@@ -82,11 +83,17 @@ class AssetService:
 
     async def get(self, context: AuthContext, asset_id: str) -> AssetView:
         asset = await self._require(context, asset_id, READ)
-        return AssetView(asset, await self.assets.get_exif(asset_id))
+        view = AssetView(asset, await self.assets.get_exif(asset_id))
+        for hook in self.view_hooks:
+            await hook([view])
+        return view
 
     async def views(self, assets: list[AssetRecord], *, with_exif: bool = True) -> list[AssetView]:
         exifs = await self.assets.get_exifs([a.id for a in assets]) if with_exif else {}
-        return [AssetView(asset, exifs.get(asset.id)) for asset in assets]
+        views = [AssetView(asset, exifs.get(asset.id)) for asset in assets]
+        for hook in self.view_hooks:
+            await hook(views)
+        return views
 
     async def statistics(
         self, context: AuthContext, *, visibility: str | None, is_favorite: bool | None, is_trashed: bool | None
@@ -215,10 +222,12 @@ class AssetService:
                     "INSERT INTO asset_audit (id, asset_id, owner_id, deleted_at) VALUES (?, ?, ?, ?)",
                     (uuid7(), asset.id, asset.owner_id, now),
                 )
-                await conn.execute(
-                    "INSERT INTO album_asset_audit (id, album_id, asset_id, deleted_at)"
-                    " SELECT ?, album_id, asset_id, ? FROM album_assets WHERE asset_id = ?",
-                    (uuid7(), now, asset.id),
+                async with conn.execute("SELECT album_id FROM album_assets WHERE asset_id = ?", (asset.id,)) as cur:
+                    album_ids = [row[0] for row in await cur.fetchall()]
+                # one audit row per album link, each with its own id (the id is the key)
+                await conn.executemany(
+                    "INSERT INTO album_asset_audit (id, album_id, asset_id, deleted_at) VALUES (?, ?, ?, ?)",
+                    [(uuid7(), album_id, asset.id, now) for album_id in album_ids],
                 )
                 await self.assets.delete(conn, asset.id)
                 await self.users.add_usage(conn, asset.owner_id, -asset.file_size)

@@ -71,6 +71,7 @@ class Credentials:
     api_key: str | None = None
     shared_link_key: str | None = None
     shared_link_slug: str | None = None
+    shared_link_token: str | None = None  # proof of a shared link's password (cookie from /shared-links/login)
     user_agent: str = ""
 
 
@@ -204,13 +205,15 @@ class AuthService:
             if self.shared_links is None:
                 raise Unauthorized("Invalid share key")
             context: AuthContext = await self.shared_links.authenticate(
-                credentials.shared_link_key, credentials.shared_link_slug
+                credentials.shared_link_key, credentials.shared_link_slug, credentials.shared_link_token
             )
             return context
         if credentials.session_token:
             session = await self.sessions.get_by_token_hash(hash_secret(credentials.session_token))
             user = await self.users.get(session.user_id) if session else None
             if session is None or user is None:
+                raise Unauthorized("Invalid user token")
+            if session.expires_at and session.expires_at < iso(self.clock()):
                 raise Unauthorized("Invalid user token")
             await self._record_activity(session, credentials.user_agent)
             return AuthContext(user=user, session=session)
@@ -316,6 +319,41 @@ class AuthService:
         if session is None or session.user_id != context.user.id:
             raise BadRequest("Not found or no session.delete access")
         await self.sessions.delete(session_id)
+
+    async def _own_session(self, context: AuthContext, session_id: str, action: str) -> SessionRecord:
+        session = await self.sessions.get(session_id)
+        if session is None or session.user_id != context.user.id:
+            raise BadRequest(f"Not found or no session.{action} access")
+        return session
+
+    async def create_child_session(
+        self, context: AuthContext, device_type: str, device_os: str, duration_seconds: float | None
+    ) -> tuple[SessionRecord, str]:
+        """POST /sessions: a new session for the caller's user (casting, a second device)."""
+        if context.session is None:
+            raise BadRequest("This endpoint can only be used with a session token")
+        result = await self.create_session(context.user)
+        values: dict[str, Any] = {"device_type": device_type, "device_os": device_os}
+        if duration_seconds:
+            values["expires_at"] = iso(self.clock() + timedelta(seconds=duration_seconds))
+        await self.sessions.touch(result.session.id, values)
+        session = await self.sessions.get(result.session.id)
+        assert session is not None
+        return session, result.token
+
+    async def update_session(
+        self, context: AuthContext, session_id: str, pending_sync_reset: bool | None
+    ) -> SessionRecord:
+        await self._own_session(context, session_id, "update")
+        if pending_sync_reset is not None:
+            await self.sessions.touch(session_id, {"is_pending_sync_reset": int(pending_sync_reset)})
+        session = await self.sessions.get(session_id)
+        assert session is not None
+        return session
+
+    async def lock_session(self, context: AuthContext, session_id: str) -> None:
+        await self._own_session(context, session_id, "lock")
+        await self.sessions.touch(session_id, {"pin_expires_at": None})
 
     async def delete_other_sessions(self, context: AuthContext) -> None:
         await self.sessions.delete_for_user(

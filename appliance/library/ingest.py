@@ -5,6 +5,8 @@ The order makes crashes harmless:
 2. an upload intent naming the final path is committed;
 3. the file is renamed into the library (exclusive create, directory fsynced);
 4. one transaction inserts the asset row, its EXIF stub and its first job, and drops the intent.
+Steps 2-4 are a group commit: files staged while the previous group was committing share its two
+transactions (one WAL fsync each), which is what lets an import of many files keep up with the disk.
 A crash before 4 leaves an intent whose file is removed at the next start; a crash after 4 leaves a
 complete asset. A second copy of the same bytes loses on the (owner, checksum) unique constraint and is
 answered as a duplicate.
@@ -17,7 +19,9 @@ import contextlib
 import logging
 import os
 import sqlite3
+import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +41,7 @@ from appliance.storage.users import UserRepository
 log = logging.getLogger(__name__)
 
 COPY_CHUNK = 1024 * 1024
+GROUP_MAX = 64  # assets committed in one transaction at most
 
 
 @dataclass
@@ -61,6 +66,25 @@ class IngestResult:
     id: str
     status: str  # created | duplicate
     is_trashed: bool = False
+
+
+@dataclass
+class _Pending:
+    """A staged file waiting for the group commit."""
+
+    request: IngestRequest
+    staged: StagedFile
+    record: AssetRecord
+    future: asyncio.Future[IngestResult]
+
+    @property
+    def paths(self) -> list[str]:
+        return [p for p in (self.record.original_path, self.record.sidecar_path) if p]
+
+    def cleanup_blocking(self) -> None:
+        for leftover in (self.staged.path, self.request.sidecar.path if self.request.sidecar else None):
+            if leftover is not None:
+                leftover.unlink(missing_ok=True)
 
 
 def clean_filename(name: str) -> str:
@@ -93,7 +117,10 @@ class UploadSink:
         self._chunks.append(chunk)
         self._buffered += len(chunk)
         if self._buffered >= COPY_CHUNK:
-            await self._flush()
+            try:
+                await self._flush()
+            except DiskFullError as err:  # the disk can fill up mid-stream, not only at the end
+                raise InsufficientStorage("Not enough free disk space to store the file") from err
 
     async def _flush(self) -> None:
         if self._pending is not None:
@@ -143,6 +170,8 @@ class IngestService:
         self.max_upload_bytes = max_upload_bytes
         self.min_free_bytes = min_free_bytes
         self.listeners: list[Any] = []  # callables(owner_id, asset_id) told of every created asset
+        self._queue: list[_Pending] = []
+        self._committer: asyncio.Task[None] | None = None
 
     async def recover(self) -> None:
         """At start: empty staging and remove library files whose asset row never got committed."""
@@ -176,14 +205,16 @@ class IngestService:
 
     async def ingest(self, request: IngestRequest, staged: StagedFile) -> IngestResult:
         """Turn a complete staged file into an asset (or a duplicate). Staged files are consumed."""
+        handed: list[_Pending] = []
         try:
-            return await self._ingest(request, staged)
+            return await self._ingest(request, staged, handed)
         finally:
-            for leftover in (staged.path, request.sidecar.path if request.sidecar else None):
-                if leftover is not None and leftover.exists():
-                    await asyncio.to_thread(leftover.unlink, True)
+            if not handed:  # once handed to the committer, it owns (and cleans up) the staged files
+                for leftover in (staged.path, request.sidecar.path if request.sidecar else None):
+                    if leftover is not None and leftover.exists():
+                        await asyncio.to_thread(leftover.unlink, True)
 
-    async def _ingest(self, request: IngestRequest, staged: StagedFile) -> IngestResult:
+    async def _ingest(self, request: IngestRequest, staged: StagedFile, handed: list[_Pending]) -> IngestResult:
         filename = self.validate_filename(request.filename)
         asset_type = mimetypes.asset_type(filename)
         assert asset_type is not None
@@ -199,14 +230,6 @@ class IngestService:
         original = self.store.original_relative(request.owner_id, asset_id, mimetypes.extension(filename))
         sidecar = self.store.original_relative(request.owner_id, asset_id, ".xmp") if request.sidecar else None
         now = iso(self.clock())
-        for path in (original, sidecar):
-            if path:
-                await self.assets.add_intent(path, now)
-        mtime = request.file_modified_at.timestamp()
-        await asyncio.to_thread(self.store.commit_blocking, staged.path, original, mtime)
-        if request.sidecar and sidecar:
-            await asyncio.to_thread(self.store.commit_blocking, request.sidecar.path, sidecar)
-
         record = AssetRecord(
             id=asset_id,
             owner_id=request.owner_id,
@@ -240,37 +263,127 @@ class IngestService:
             source=request.source,
             update_id=uuid7(),
         )
+        pending = _Pending(request, staged, record, asyncio.get_running_loop().create_future())
+        handed.append(pending)
+        self._queue.append(pending)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_queued())
+        # shielded: a caller that goes away does not stop a commit half-way; the committer finishes it
+        result = await asyncio.shield(pending.future)
+        if result.status == "created":
+            for listener in self.listeners:
+                listener(request.owner_id, result.id)
+        return result
+
+    async def _commit_queued(self) -> None:
+        """Group commit: everything staged while the previous group was committing goes in together, and
+        one transaction both inserts a group's rows and records the next group's intents. So concurrent
+        uploads and imports share transactions (and their WAL fsyncs) instead of paying two each."""
+        group: list[_Pending] = []
+        intents_done = False
+        while group or self._queue:
+            if not group:
+                group, self._queue = self._queue[:GROUP_MAX], self._queue[GROUP_MAX:]
+                intents_done = False
+            following: list[_Pending] = []
+            try:
+                if not intents_done:
+                    await self.assets.add_intents([path for p in group for path in p.paths], iso(self.clock()))
+                placed = await self._place_group(group)
+                following, self._queue = self._queue[:GROUP_MAX], self._queue[GROUP_MAX:]
+                intents_done = await self._insert_group(placed, following)
+            except BaseException as err:
+                for pending in group:
+                    if not pending.future.done():
+                        pending.future.set_exception(err)
+                self._queue[:0] = following  # not started: they get their own turn
+                following, intents_done = [], False
+                if isinstance(err, asyncio.CancelledError):
+                    raise
+            finally:
+                for pending in group:
+                    await asyncio.to_thread(pending.cleanup_blocking)
+                    if pending.future.done() and not pending.future.cancelled():
+                        pending.future.exception()  # retrieved: a caller that left must not warn
+            group = following
+
+    async def _place_group(self, group: list[_Pending]) -> list[_Pending]:
+        placed: list[_Pending] = []
+        for pending in group:
+            try:
+                await asyncio.to_thread(self._place_blocking, pending)
+                placed.append(pending)
+            except Exception as err:
+                await self._discard(*pending.paths)
+                pending.future.set_exception(err)
+        return placed
+
+    async def _insert_group(self, placed: list[_Pending], following: list[_Pending]) -> bool:
+        """Insert the placed assets and, in the same transaction, the next group's intents (True once
+        those are recorded)."""
+        now = iso(self.clock())
+        intents = [path for p in following for path in p.paths]
         try:
             async with self.db.transaction() as conn:
-                await self.assets.insert(conn, record)
-                await self.assets.insert_exif(
-                    conn, ExifRecord(asset_id=asset_id, file_size_in_byte=staged.size, update_id=record.update_id)
-                )
-                await self.users.add_usage(conn, request.owner_id, staged.size)
-                if live_video:
-                    await self.assets.update(conn, [live_video], {"visibility": "hidden", "update_id": uuid7(),
-                                                                  "updated_at": now})
-                await enqueue(
-                    conn, queue="metadataExtraction", name="AssetExtractMetadata",
-                    payload={"id": asset_id, "source": request.source}, now=now, priority=0,
-                    dedupe_key=f"metadata:{asset_id}",
-                )
-                for path in (original, sidecar):
-                    if path:
-                        await self.assets.drop_intent(conn, path)
+                for pending in placed:
+                    await self._insert(conn, pending, now)
+                await self.assets.add_intents_in(conn, intents, now)
         except sqlite3.IntegrityError:
-            # the same bytes won a race with us: ours is the duplicate
-            await self._discard(original, sidecar)
-            winner = await self.find_duplicate(request.owner_id, staged.sha1)
-            if winner is None:
-                raise
-            return IngestResult(winner.id, "duplicate", winner.deleted_at is not None)
+            # someone else stored the same bytes meanwhile: sort it out one by one
+            for pending in placed:
+                await self._commit_one(pending, now)
+            if intents:
+                await self.assets.add_intents(intents, now)
+            return True
         except BaseException:
-            await asyncio.shield(self._discard(original, sidecar))
+            await asyncio.shield(self._discard(*[path for p in placed for path in p.paths]))
             raise
-        for listener in self.listeners:
-            listener(request.owner_id, asset_id)
-        return IngestResult(asset_id, "created")
+        for pending in placed:
+            pending.future.set_result(IngestResult(pending.record.id, "created"))
+        return True
+
+    def _place_blocking(self, pending: _Pending) -> None:
+        """Move the staged file (and sidecar) to their library paths."""
+        mtime = pending.request.file_modified_at.timestamp()
+        self.store.commit_blocking(pending.staged.path, pending.record.original_path, mtime)
+        if pending.request.sidecar and pending.record.sidecar_path:
+            self.store.commit_blocking(pending.request.sidecar.path, pending.record.sidecar_path)
+
+    async def _insert(self, conn: Any, pending: _Pending, now: str) -> None:
+        record, request = pending.record, pending.request
+        await self.assets.insert(conn, record)
+        await self.assets.insert_exif(
+            conn, ExifRecord(asset_id=record.id, file_size_in_byte=record.file_size, update_id=record.update_id)
+        )
+        await self.users.add_usage(conn, request.owner_id, record.file_size)
+        if record.live_photo_video_id:
+            await self.assets.update(conn, [record.live_photo_video_id],
+                                     {"visibility": "hidden", "update_id": uuid7(), "updated_at": now})
+        await enqueue(
+            conn, queue="metadataExtraction", name="AssetExtractMetadata",
+            payload={"id": record.id, "source": request.source}, now=now, priority=0,
+            dedupe_key=f"metadata:{record.id}",
+        )
+        for path in pending.paths:
+            await self.assets.drop_intent(conn, path)
+
+    async def _commit_one(self, pending: _Pending, now: str) -> None:
+        try:
+            async with self.db.transaction() as conn:
+                await self._insert(conn, pending, now)
+        except sqlite3.IntegrityError as err:
+            # the same bytes won a race with us: ours is the duplicate
+            await self._discard(*pending.paths)
+            winner = await self.find_duplicate(pending.request.owner_id, pending.staged.sha1)
+            if winner is None:
+                pending.future.set_exception(err)
+            else:
+                pending.future.set_result(IngestResult(winner.id, "duplicate", winner.deleted_at is not None))
+            return
+        except BaseException:
+            await asyncio.shield(self._discard(*pending.paths))
+            raise
+        pending.future.set_result(IngestResult(pending.record.id, "created"))
 
     async def _discard(self, *paths: str | None) -> None:
         for path in paths:
@@ -295,21 +408,59 @@ class IngestService:
             raise BadRequest("Live photo video not found")
         return video_id
 
-    async def ingest_path(self, request: IngestRequest, source: Path, sidecar: Path | None = None) -> IngestResult:
-        """Copy a file from disk (a card, a folder) through staging and ingest it, hashing while copying."""
-        staged = await asyncio.to_thread(self._copy_to_staging_blocking, source)
+    async def ingest_path(
+        self, request: IngestRequest, source: Path, sidecar: Path | None = None, *,
+        stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
+    ) -> IngestResult:
+        """Copy a file from disk (a card, a folder) through staging and ingest it, hashing while copying.
+
+        `stop` (set from another thread or the loop) aborts the copy between chunks with `ImportStopped`;
+        `progress` is called from the copying thread with each chunk's size. Whatever happens, nothing is
+        left in staging: a failed or cancelled copy removes its own `.part`.
+        """
+        staged = await self._stage_path(source, stop, progress)
         if sidecar is not None:
-            request.sidecar = await asyncio.to_thread(self._copy_to_staging_blocking, sidecar)
+            try:
+                request.sidecar = await self._stage_path(sidecar, stop, None)
+            except BaseException:
+                await asyncio.shield(asyncio.to_thread(staged.path.unlink, True))
+                raise
         return await self.ingest(request, staged)
 
-    def _copy_to_staging_blocking(self, source: Path) -> StagedFile:
+    async def _stage_path(
+        self, source: Path, stop: threading.Event | None, progress: Callable[[int], None] | None
+    ) -> StagedFile:
+        stop = stop or threading.Event()
+        copy = asyncio.ensure_future(asyncio.to_thread(self._copy_to_staging_blocking, source, stop, progress))
+        try:
+            return await asyncio.shield(copy)
+        except asyncio.CancelledError:
+            # the thread cannot be cancelled: tell it to stop, wait for it, and drop what it made
+            stop.set()
+            with contextlib.suppress(BaseException):
+                staged = await copy
+                await asyncio.to_thread(staged.path.unlink, True)
+            raise
+
+    def _copy_to_staging_blocking(
+        self, source: Path, stop: threading.Event | None = None, progress: Callable[[int], None] | None = None
+    ) -> StagedFile:
         writer = self.store.new_staging_writer_blocking()
         try:
-            with open(source, "rb") as handle:
-                while chunk := handle.read(COPY_CHUNK):
-                    writer.write_blocking(chunk)
+            # one reusable buffer, read straight into: no allocation per chunk, flat memory
+            buffer = bytearray(COPY_CHUNK)
+            view = memoryview(buffer)
+            with open(source, "rb", buffering=0) as handle:
+                with contextlib.suppress(OSError, AttributeError):
+                    os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+                while count := handle.readinto(buffer):
+                    if stop is not None and stop.is_set():
+                        raise ImportStopped(f"stopped while copying {source}")
+                    writer.write_blocking(view[:count])
                     if writer.size > self.max_upload_bytes:
                         raise BadRequest("File too large")
+                    if progress is not None:
+                        progress(count)
             return writer.finish_blocking()
         except DiskFullError as err:
             writer.abort_blocking()
@@ -317,6 +468,10 @@ class IngestService:
         except BaseException:
             writer.abort_blocking()
             raise
+
+
+class ImportStopped(Exception):
+    """A copy from disk was asked to stop (the card is being removed, the import cancelled)."""
 
 
 def file_times(path: Path) -> tuple[datetime, datetime]:

@@ -95,8 +95,21 @@ class SearchService:
         found = await self.assets.search(query, limit=size + 1, offset=(page - 1) * size)
         has_next = len(found) > size
         views = await self.asset_service.views(found[:size], with_exif=True)
-        total = await self.assets.count(query)
-        return views, total, (str(page + 1) if has_next else None)
+        # Immich's `total` is the number of items on this page (search.service.ts mapResponse), not a count
+        # of every match; /search/statistics gives that. It also spares a count over the whole library.
+        return views, len(views), (str(page + 1) if has_next else None)
+
+    async def large_assets(self, context: AuthContext, dto: dict[str, Any]) -> list[AssetView]:
+        """Biggest files first (at least `minFileSize` bytes), for freeing space."""
+        size = int(dto.get("size") or 250)
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            raise BadRequest(f"size must be between 1 and {MAX_PAGE_SIZE}")
+        query = await self.build_query(context, dto)
+        query.min_file_size = int(dto.get("minFileSize") or 0)
+        query.order_by_size = True
+        query.order_desc = True
+        found = await self.assets.search(query, limit=size)
+        return await self.asset_service.views(found, with_exif=bool(dto.get("withExif", True)))
 
     async def statistics(self, context: AuthContext, dto: dict[str, Any]) -> int:
         return await self.assets.count(await self.build_query(context, dto))

@@ -14,7 +14,7 @@ from typing import Any
 
 from appliance.clock import Clock, iso
 from appliance.errors import BadRequest
-from appliance.storage.metadata import SystemMetadataRepository
+from appliance.storage.system_metadata import SystemMetadataRepository
 from appliance.storage.users import UserRepository
 
 DEFAULT_BOX_NAME = "Shoebox"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -11,8 +12,13 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+@functools.cache
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls))
+
+
 def from_row(cls: type[T], row: sqlite3.Row) -> T:
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    names = _field_names(cls)  # type: ignore[arg-type]  # classes are hashable
     return cls(**{key: row[key] for key in row.keys() if key in names})  # noqa: SIM118 - sqlite3.Row iterates values
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import aiosqlite
 
+from appliance.ids import uuid7
 from appliance.storage.db import Database
 from appliance.storage.records import ApiKeyRecord, SessionRecord, UserRecord, from_row
 
@@ -68,8 +69,10 @@ class UserRepository:
         await self.db.execute("DELETE FROM users WHERE id = ?", (user_id,))
 
     async def add_usage(self, conn: aiosqlite.Connection, user_id: str, delta: int) -> None:
+        # a new update id: the app's AuthUserV1 carries the usage
         await conn.execute(
-            "UPDATE users SET quota_usage_bytes = max(0, quota_usage_bytes + ?) WHERE id = ?", (delta, user_id)
+            "UPDATE users SET quota_usage_bytes = max(0, quota_usage_bytes + ?), update_id = ? WHERE id = ?",
+            (delta, uuid7(), user_id),
         )
 
 

@@ -1,0 +1,106 @@
+"""`shoebox import PATH [--user EMAIL] [--album NAME]`: import a folder or a mounted drive by hand.
+
+It opens the data folder's database itself, so it works with the server running or not (SQLite WAL lets
+both write, one short transaction at a time). Same policy and resumability as card auto-import: a second
+run skips what the first brought; Ctrl-C ends the session `interrupted` and the next run resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TextIO
+
+from appliance.config import load_settings
+from appliance.errors import ShoeboxError
+from appliance.importer.events import Event
+from appliance.importer.service import ImportSource
+from appliance.services import build_services
+
+EXIT_CODES = {"completed": 0, "failed": 1, "interrupted": 3}
+
+
+class Progress:
+    """A one-line progress bar on a terminal; plain lines, at most every few seconds, otherwise."""
+
+    def __init__(self, out: TextIO, *, tty: bool | None = None, every: float = 2.0) -> None:
+        self.out = out
+        self.tty = out.isatty() if tty is None else tty
+        self.every = every
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def __call__(self, event: Event) -> None:
+        session = event.get("session")
+        if not isinstance(session, dict) or event.get("type") != "progress":
+            return
+        now = time.monotonic()
+        if not self.tty and now - self._last < self.every:
+            return
+        self._last = now
+        done = session["imported"] + session["duplicates"] + session["failed"]
+        total = max(session["found"], 1)
+        rate = (session["bytes"] + event.get("copying", 0)) / max(now - self.started, 1e-6) / 1e6
+        text = (f"{done}/{session['found']} files, {session['imported']} new, {session['duplicates']} already there,"
+                f" {session['failed']} failed, {session['bytes'] / 1e6:.0f} MB ({rate:.1f} MB/s)")
+        if self.tty:
+            width = 24
+            filled = int(width * done / total)
+            self.out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}\x1b[K")
+        else:
+            self.out.write(text + "\n")
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.out.write("\n")
+            self.out.flush()
+
+
+async def import_folder(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    settings = load_settings({"data_dir": getattr(args, "data_dir", None), "config": getattr(args, "config", None)})
+    path = Path(args.path)
+    if not await asyncio.to_thread(path.is_dir):
+        print(f"shoebox import: {path} is not a folder", file=sys.stderr)
+        return 2
+    services = build_services(settings)
+    # Not ingest.recover(): a running server may have uploads in staging right now.
+    for folder in ("library", "thumbs", "encoded-video", "upload-tmp"):
+        (settings.data_dir / folder).mkdir(parents=True, exist_ok=True)
+    await services.db.open()
+    stop = threading.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    progress = Progress(out)
+    services.imports.events.listeners.append(progress)
+    try:
+        record = await services.imports.run(
+            ImportSource.folder(path), user_email=getattr(args, "user", None), album=getattr(args, "album", None),
+            stop=stop,
+        )
+    except ShoeboxError as err:
+        print(f"shoebox import: {err.message}", file=sys.stderr)
+        return 2
+    finally:
+        progress.close()
+        await services.db.close()
+    album = f" into album {record.album_name!r}" if record.album_id else ""
+    note = f"; {record.error}" if record.error else ""
+    print(f"{record.state}: {record.found} found, {record.imported} imported{album}, {record.duplicates} already in "
+          f"the library, {record.failed} failed ({record.bytes / 1e6:.1f} MB){note}", file=out)
+    return EXIT_CODES.get(record.state, 1)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return asyncio.run(import_folder(args))

@@ -1,0 +1,184 @@
+"""What to import from a card or folder: the walk (media folders first, hidden and system folders skipped,
+no symlinks out of the source, depth and count capped) and the grouping of sidecars and live-photo pairs.
+
+Blocking (it lists directories): call `scan_blocking` from a thread.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from appliance.media import mimetypes
+
+log = logging.getLogger(__name__)
+
+# Folders cameras and operating systems put on cards that never hold the user's photos.
+SYSTEM_FOLDERS = frozenset(
+    name.lower()
+    for name in (
+        "System Volume Information", "$RECYCLE.BIN", "RECYCLER", "RECYCLED", "lost+found", "LOST.DIR",
+        "Android", "FOUND.000", "$Extend",
+    )
+)
+# Where cameras keep media, walked first so a capped walk still gets the photos.
+MEDIA_ROOTS = ("dcim", "private", "mp_root", "avchd", "clip", "xdroot", "pictures", "photos", "videos")
+LIVE_PHOTO_IMAGES = frozenset({".heic", ".heif", ".jpg", ".jpeg"})
+LIVE_PHOTO_VIDEOS = frozenset({".mov"})
+
+# Errors that mean the source went away (card pulled, FUSE driver gone, loop device detached).
+GONE_ERRNOS = frozenset({errno.EIO, errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ENOTCONN, errno.ESTALE,
+                         errno.ENOMEDIUM, errno.EBADF})
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int = 16
+    max_files: int = 200_000
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    relpath: str  # POSIX path below the source root: the key of the per-source record
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class ImportItem:
+    """One asset to import, with what travels with it."""
+
+    file: SourceFile
+    sidecar: SourceFile | None = None
+    live_video: ImportItem | None = None  # the .MOV half of a live photo, imported first
+
+    def files(self) -> Iterator[SourceFile]:
+        if self.live_video is not None:
+            yield from self.live_video.files()
+        yield self.file
+
+
+@dataclass
+class ScanResult:
+    items: list[ImportItem] = field(default_factory=list)
+    skipped_entries: int = 0  # non-media files, hidden entries, links out of the source
+    truncated: bool = False
+
+    @property
+    def asset_count(self) -> int:
+        return sum(1 for item in self.items for _ in item.files())
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for item in self.items for f in item.files())
+
+
+def _skip_folder(name: str) -> bool:
+    return name.startswith(".") or name.lower() in SYSTEM_FOLDERS
+
+
+def _root_order(name: str) -> tuple[int, str]:
+    lowered = name.lower()
+    return (MEDIA_ROOTS.index(lowered) if lowered in MEDIA_ROOTS else len(MEDIA_ROOTS), lowered)
+
+
+class _Walker:
+    def __init__(self, root: Path, limits: Limits) -> None:
+        self.root = root
+        self.real_root = Path(os.path.realpath(root))
+        self.limits = limits
+        self.result = ScanResult()
+        self.count = 0
+
+    def walk(self, folder: Path, rel: str, depth: int) -> None:
+        if self.result.truncated:
+            return
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: _root_order(e.name) if depth == 0 else (0, e.name.lower()))
+        files: list[SourceFile] = []
+        for entry in entries:
+            relpath = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if _skip_folder(entry.name) or depth + 1 > self.limits.max_depth:
+                    self.result.skipped_entries += 1
+                    continue
+                self.walk(Path(entry.path), relpath, depth + 1)
+            elif entry.name.startswith("."):
+                self.result.skipped_entries += 1
+            elif (found := self._file(entry, relpath)) is not None:
+                files.append(found)
+            else:
+                self.result.skipped_entries += 1
+        self._group(files)
+
+    def _file(self, entry: os.DirEntry[str], relpath: str) -> SourceFile | None:
+        if entry.is_symlink():
+            target = Path(os.path.realpath(entry.path))
+            if not target.is_relative_to(self.real_root) or not target.is_file():
+                log.info("not following %s: it points outside the source", relpath)
+                return None
+            stat = target.stat()
+        elif entry.is_file(follow_symlinks=False):
+            stat = entry.stat(follow_symlinks=False)
+        else:
+            return None
+        if mimetypes.asset_type(entry.name) is None and not mimetypes.is_sidecar(entry.name):
+            return None
+        if stat.st_size == 0:
+            return None
+        return SourceFile(relpath, Path(entry.path), stat.st_size, stat.st_mtime_ns)
+
+    def _group(self, files: list[SourceFile]) -> None:
+        """Sidecars and live-photo videos join the image they belong to; the rest stand alone."""
+        sidecars = {f.path.name.lower(): f for f in files if mimetypes.is_sidecar(f.path.name)}
+        media = [f for f in files if not mimetypes.is_sidecar(f.path.name)]
+        by_stem: dict[str, list[SourceFile]] = {}
+        for f in media:
+            by_stem.setdefault(f.path.stem.lower(), []).append(f)
+        paired_videos: dict[str, SourceFile] = {}
+        for stem, group in by_stem.items():
+            images = [f for f in group if f.path.suffix.lower() in LIVE_PHOTO_IMAGES]
+            videos = [f for f in group if f.path.suffix.lower() in LIVE_PHOTO_VIDEOS]
+            if len(images) == 1 and len(videos) == 1:
+                paired_videos[stem] = videos[0]
+        for f in media:
+            stem = f.path.stem.lower()
+            if paired_videos.get(stem) is f:
+                continue
+            if self.count >= self.limits.max_files:
+                self.result.truncated = True
+                return
+            item = ImportItem(f, self._sidecar_for(f, sidecars))
+            video = paired_videos.get(stem)
+            if video is not None and f.path.suffix.lower() in LIVE_PHOTO_IMAGES:
+                item.live_video = ImportItem(video, self._sidecar_for(video, sidecars, own_only=True))
+                self.count += 1
+            self.count += 1
+            self.result.items.append(item)
+
+    @staticmethod
+    def _sidecar_for(f: SourceFile, sidecars: dict[str, SourceFile], own_only: bool = False) -> SourceFile | None:
+        """`IMG_1.JPG.xmp` (darktable, Immich) first, then `IMG_1.xmp` (Lightroom, cameras)."""
+        own = sidecars.get(f.path.name.lower() + ".xmp")
+        if own is not None or own_only:
+            return own
+        return sidecars.get(f.path.stem.lower() + ".xmp")
+
+
+def scan_blocking(root: Path, limits: Limits | None = None) -> ScanResult:
+    """List what to import below `root`. OSErrors (a pulled card) propagate to the caller."""
+    walker = _Walker(root, limits or Limits())
+    walker.walk(root, "", 0)
+    if walker.result.truncated:
+        log.warning("stopped listing %s after %d files (the limit)", root, walker.limits.max_files)
+    return walker.result
+
+
+def is_gone(err: BaseException) -> bool:
+    """Does this error mean the source disappeared rather than one bad file?"""
+    return isinstance(err, OSError) and err.errno in GONE_ERRNOS

@@ -1,0 +1,396 @@
+"""One import session: scan a source, skip what this source already brought, ingest the rest through the
+same path as `POST /assets`, file it in the card's album, and keep a visible record of progress.
+
+A session ends `completed`, `interrupted` (the source went away or was stopped: the next session of the
+same source resumes, into the same album) or `failed` (the library cannot take more, or a bug).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from appliance.clock import Clock, iso
+from appliance.errors import BadRequest, InsufficientStorage, ShoeboxError
+from appliance.ids import new_id
+from appliance.importer.events import ImportEvents
+from appliance.importer.policy import ImportItem, Limits, ScanResult, SourceFile, is_gone, scan_blocking
+from appliance.library.albums import AlbumService
+from appliance.library.auth import AuthContext
+from appliance.library.ingest import ImportStopped, IngestRequest, IngestService
+from appliance.storage.imports import ImportRepository, ImportSessionRecord, KnownFile
+from appliance.storage.records import UserRecord
+from appliance.storage.users import UserRepository
+
+log = logging.getLogger(__name__)
+
+DEVICE_ID = "shoebox-import"
+ALBUM_BATCH = 50
+PROGRESS_INTERVAL = 0.5
+# Read errors on this many files in a row mean the card is gone even if its folder still lists (the
+# kernel may answer from cache after a USB reader is pulled); fewer are bad files, counted as failed.
+GONE_STREAK = 3
+# Files copied at once: while one is fsynced, the next is read and hashed (two cores, one disk).
+WORKERS = 3
+
+
+@dataclass(frozen=True)
+class ImportSource:
+    """Where files come from: a mounted card (identified by filesystem UUID + label) or a folder."""
+
+    kind: str  # card | folder
+    root: Path
+    label: str = ""
+    fs_uuid: str = ""
+    fs_type: str = ""
+    device: str = ""
+
+    @property
+    def key(self) -> str:
+        if self.kind == "card":
+            return f"card:{self.fs_uuid}:{self.label}"
+        return f"folder:{Path(self.root).resolve()}"
+
+    @classmethod
+    def folder(cls, path: Path) -> ImportSource:
+        resolved = Path(path).resolve()
+        return cls("folder", resolved, label=resolved.name or str(resolved))
+
+
+class SourceGone(Exception):
+    """The card was pulled (or its driver died, or the import was told to stop)."""
+
+
+def session_dto(record: ImportSessionRecord) -> dict[str, Any]:
+    return {
+        "id": record.id, "kind": record.kind, "device": record.device, "label": record.label,
+        "fsUuid": record.fs_uuid, "fsType": record.fs_type, "path": record.path, "ownerId": record.owner_id,
+        "albumId": record.album_id, "albumName": record.album_name, "resumedFrom": record.resumed_from,
+        "state": record.state, "found": record.found, "imported": record.imported,
+        "duplicates": record.duplicates, "skipped": record.skipped, "failed": record.failed,
+        "bytes": record.bytes, "totalBytes": record.total_bytes, "error": record.error,
+        "startedAt": record.started_at, "updatedAt": record.updated_at, "finishedAt": record.finished_at,
+    }
+
+
+@dataclass
+class _Run:
+    """The mutable state of one running session."""
+
+    record: ImportSessionRecord
+    source: ImportSource
+    owner: UserRecord
+    stop: threading.Event
+    known: dict[str, KnownFile] = field(default_factory=dict)
+    album_pending: list[str] = field(default_factory=list)
+    copied: int = 0  # bytes of the file being copied, updated from the copying thread
+    gone_streak: int = 0  # files in a row that failed with a "source gone" error
+    gone_failed: int = 0  # files failed with such errors: not "failed" if the session ends interrupted
+    # (they were not recorded as handled, so the resumed session tries them again)
+    handled: list[tuple[Any, ...]] = field(default_factory=list)  # import_files rows not yet written
+    last_progress: float = 0.0
+
+    @property
+    def context(self) -> AuthContext:
+        return AuthContext(user=self.owner)
+
+
+class ImportService:
+    def __init__(
+        self,
+        ingest: IngestService,
+        albums: AlbumService,
+        users: UserRepository,
+        imports: ImportRepository,
+        clock: Clock,
+        *,
+        user_email: str = "",
+        album_template: str = "{label} {date}",
+        limits: Limits | None = None,
+        events: ImportEvents | None = None,
+        workers: int = WORKERS,
+    ) -> None:
+        self.ingest = ingest
+        self.albums = albums
+        self.users = users
+        self.imports = imports
+        self.clock = clock
+        self.user_email = user_email
+        self.album_template = album_template
+        self.limits = limits or Limits()
+        self.events = events or ImportEvents()
+        self.workers = workers
+
+    async def recover(self) -> None:
+        """At start: sessions a stop or crash cut short become `interrupted`, to be resumed."""
+        count = await self.imports.mark_stale_running(iso(self.clock()))
+        if count:
+            log.info("%d import session(s) were cut short by a restart; they resume at the next insertion", count)
+
+    async def list_sessions(self, limit: int = 100) -> list[ImportSessionRecord]:
+        return await self.imports.list_sessions(limit)
+
+    async def get_session(self, session_id: str) -> ImportSessionRecord | None:
+        return await self.imports.get_session(session_id)
+
+    async def resolve_owner(self, email: str | None = None) -> UserRecord:
+        wanted = (email or self.user_email or "").strip().lower()
+        user = await self.users.get_by_email(wanted) if wanted else await self.users.first_admin()
+        if user is None:
+            raise BadRequest(f"No user {wanted!r} to import into" if wanted else "No admin user to import into yet")
+        return user
+
+    def album_name(self, source: ImportSource, template: str | None = None) -> str:
+        template = self.album_template if template is None else template
+        now = self.clock().astimezone()
+        label = source.label or (source.fs_uuid if source.kind == "card" else "Import")
+        try:
+            return template.format(label=label, date=now.strftime("%Y-%m-%d"), time=now.strftime("%H:%M")).strip()
+        except (KeyError, IndexError, ValueError):
+            log.warning("bad import_album_template %r; using the card label", template)
+            return label
+
+    async def run(
+        self, source: ImportSource, *, user_email: str | None = None, album: str | None = None,
+        stop: threading.Event | None = None,
+    ) -> ImportSessionRecord:
+        """Import everything new from `source`. `album`: None = the template, "" = no album, else a name."""
+        owner = await self.resolve_owner(user_email)
+        run = await self._start(source, owner, album, stop or threading.Event())
+        try:
+            scan = await self._scan(run)
+            run.known = await self.imports.known_files(source.key, owner.id)
+            await self._import_all(run, scan.items)
+            await self._finish(run, "completed")
+        except (SourceGone, ImportStopped) as err:
+            await self._finish(run, "interrupted", str(err) or "the source went away")
+        except OSError as err:
+            state = "interrupted" if is_gone(err) else "failed"
+            await self._finish(run, state, f"{err.strerror or err} ({getattr(err, 'filename', '') or source.root})")
+        except InsufficientStorage as err:
+            await self._finish(run, "failed", err.message)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._finish(run, "interrupted", "the import was cancelled"))
+            raise
+        except Exception as err:
+            log.exception("import from %s failed", source.root)
+            await self._finish(run, "failed", str(err))
+        return run.record
+
+    async def _start(self, source: ImportSource, owner: UserRecord, album: str | None,
+                     stop: threading.Event) -> _Run:
+        previous = await self.imports.last_session(source.key, owner.id)
+        resumed = previous if previous is not None and previous.state in ("interrupted", "failed") else None
+        if album is None and resumed is not None:
+            album_id, album_name = resumed.album_id, resumed.album_name
+        else:
+            album_id, album_name = None, self.album_name(source, album)
+        now = iso(self.clock())
+        record = ImportSessionRecord(
+            id=new_id(), source_key=source.key, kind=source.kind, device=source.device, label=source.label,
+            fs_uuid=source.fs_uuid, fs_type=source.fs_type, path=str(source.root), owner_id=owner.id,
+            album_id=album_id, album_name=album_name, resumed_from=resumed.id if resumed else None,
+            state="running", found=0, imported=0, duplicates=0, skipped=0, failed=0, bytes=0, total_bytes=0,
+            error="", started_at=now, updated_at=now, finished_at=None,
+        )
+        await self.imports.insert_session(record)
+        log.info("import %s started from %s (%s) for %s%s", record.id, source.root, source.label or source.key,
+                 owner.email, f", resuming {resumed.id}" if resumed else "")
+        self._publish("started", record)
+        return _Run(record, source, owner, stop)
+
+    async def _scan(self, run: _Run) -> ScanResult:
+        scan = await asyncio.to_thread(scan_blocking, run.source.root, self.limits)
+        run.record.found, run.record.total_bytes = scan.asset_count, scan.total_bytes
+        if scan.truncated:
+            run.record.error = f"only the first {self.limits.max_files} files were listed"
+        await self._save(run, force=True)
+        return scan
+
+    async def _import_all(self, run: _Run, items: list[ImportItem]) -> None:
+        """A few workers share the list; the first fatal error stops the others (between chunks, never
+        by cancelling a commit) and is raised once they have all finished."""
+        queue = iter(items)
+        failures: list[BaseException] = []
+
+        async def worker() -> None:
+            for item in queue:
+                if failures:
+                    return
+                try:
+                    await self._import_item(run, item)
+                except Exception as err:
+                    failures.append(err)
+                    run.stop.set()
+                    return
+
+        await asyncio.gather(*(worker() for _ in range(max(1, self.workers))))
+        if failures:
+            raise failures[0]
+
+    def _check_stop(self, run: _Run) -> None:
+        if run.stop.is_set():
+            raise SourceGone("the card was removed")
+
+    async def _import_item(self, run: _Run, item: ImportItem) -> None:
+        video_id: str | None = None
+        if item.live_video is not None:
+            video_id = await self._import_file(run, item.live_video, None, in_album=False)
+        await self._import_file(run, item, video_id)
+
+    async def _import_file(
+        self, run: _Run, item: ImportItem, live_video_id: str | None, *, in_album: bool = True
+    ) -> str | None:
+        """Import one file; returns its asset id (new or existing), or None if it failed."""
+        self._check_stop(run)
+        source_file = item.file
+        known = run.known.get(source_file.relpath)
+        if known is not None and known.size == source_file.size and known.mtime_ns == source_file.mtime_ns:
+            run.record.skipped += 1
+            run.record.duplicates += 1
+            await self._save(run)
+            return known.asset_id
+        try:
+            result = await self.ingest.ingest_path(
+                self._request(run, source_file, live_video_id), source_file.path,
+                item.sidecar.path if item.sidecar else None, stop=run.stop, progress=self._progress_counter(run),
+            )
+        except ImportStopped as err:
+            raise SourceGone("the card was removed") from err
+        except OSError as err:
+            if is_gone(err):
+                run.gone_streak += 1
+                if run.gone_streak >= GONE_STREAK or not await self._source_alive(run):
+                    raise
+            await self._failed(run, source_file, str(err), gone=is_gone(err))
+            return None
+        except InsufficientStorage:
+            raise
+        except ShoeboxError as err:
+            await self._failed(run, source_file, err.message)
+            return None
+        finally:
+            run.copied = 0
+        run.gone_streak = 0
+        run.record.bytes += source_file.size
+        if result.status == "created":
+            run.record.imported += 1
+        else:
+            run.record.duplicates += 1
+        if in_album and not result.is_trashed:
+            run.album_pending.append(result.id)
+        run.handled.append((
+            run.source.key, run.owner.id, source_file.relpath, source_file.size, source_file.mtime_ns,
+            "imported" if result.status == "created" else "duplicate", result.id, None, run.record.id,
+            iso(self.clock()),
+        ))
+        if result.status == "created" or run.record.album_id:
+            await self._flush_album(run, force=len(run.album_pending) >= ALBUM_BATCH)
+        await self._save(run)
+        return result.id
+
+    def _request(self, run: _Run, source_file: SourceFile, live_video_id: str | None) -> IngestRequest:
+        modified = datetime.fromtimestamp(source_file.mtime_ns / 1e9, UTC)
+        return IngestRequest(
+            owner_id=run.owner.id, filename=source_file.path.name, file_created_at=modified,
+            file_modified_at=modified, live_photo_video_id=live_video_id,
+            device_asset_id=f"{run.source.key}/{source_file.relpath}"[:512], device_id=DEVICE_ID, source="import",
+        )
+
+    @staticmethod
+    def _progress_counter(run: _Run) -> Any:
+        def progress(size: int) -> None:
+            run.copied += size  # from the copying thread; a plain int add is enough for a progress figure
+
+        return progress
+
+    async def _source_alive(self, run: _Run) -> bool:
+        """After a read error: is the source still there (one bad file) or gone (pulled card)?"""
+        if run.stop.is_set():
+            return False
+
+        def probe() -> bool:
+            try:
+                next(iter(run.source.root.iterdir()), None)
+                return run.source.root.is_dir()
+            except OSError:
+                return False
+
+        return await asyncio.to_thread(probe)
+
+    async def _failed(self, run: _Run, source_file: SourceFile, why: str, *, gone: bool = False) -> None:
+        log.warning("import %s: could not import %s: %s", run.record.id, source_file.relpath, why)
+        run.record.failed += 1
+        run.gone_failed += int(gone)
+        await self._save(run)
+
+    async def _flush_album(self, run: _Run, *, force: bool = True) -> None:
+        """Put imported assets into the session's album, creating it when the first new asset arrives."""
+        if not run.album_pending or not run.record.album_name or not force:
+            return
+        ids, run.album_pending = run.album_pending, []
+        album_id = run.record.album_id
+        if album_id is not None and await self.albums.albums.get(album_id) is None:
+            album_id = None  # the user deleted it meanwhile: make a new one
+        if album_id is None:
+            album_id = await self.imports.album_by_name(run.owner.id, run.record.album_name)
+        if album_id is None:
+            view = await self.albums.create(run.context, {"albumName": run.record.album_name, "assetIds": ids})
+            album_id = view.album.id
+        else:
+            await self.albums.add_assets(run.context, album_id, ids)
+        if album_id != run.record.album_id:
+            run.record.album_id = album_id
+            await self._save(run, force=True)
+
+    async def _save(self, run: _Run, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - run.last_progress < PROGRESS_INTERVAL:
+            return
+        run.last_progress = now
+        # the per-source record goes in with the progress: a crash loses at most the last half second of
+        # it, and those files are then found again by checksum (duplicates), never imported twice
+        handled, run.handled = run.handled, []
+        await self.imports.record_files(handled)
+        record = run.record
+        record.updated_at = iso(self.clock())
+        await self.imports.update_session(record.id, {
+            "album_id": record.album_id, "album_name": record.album_name, "state": record.state,
+            "found": record.found, "imported": record.imported, "duplicates": record.duplicates,
+            "skipped": record.skipped, "failed": record.failed, "bytes": record.bytes,
+            "total_bytes": record.total_bytes, "error": record.error, "updated_at": record.updated_at,
+            "finished_at": record.finished_at,
+        })
+        self._publish("progress" if record.state == "running" else "finished", record, copying=run.copied)
+
+    async def _finish(self, run: _Run, state: str, error: str = "") -> None:
+        if run.record.imported or run.record.album_id:
+            try:
+                await self._flush_album(run)
+            except Exception:
+                log.exception("import %s: could not fill the album", run.record.id)
+        else:
+            run.album_pending.clear()  # nothing new: no album for duplicates alone
+        if state == "interrupted":
+            # read errors in a session the card left were (most likely) the card going, not bad files;
+            # they are retried when the card comes back
+            run.record.failed -= run.gone_failed
+        run.record.state = state
+        if error:
+            run.record.error = error
+        run.record.finished_at = iso(self.clock())
+        await self._save(run, force=True)
+        log.info(
+            "import %s %s: found %d, imported %d, duplicates %d (%d known from this source), failed %d, %d bytes%s",
+            run.record.id, state, run.record.found, run.record.imported, run.record.duplicates, run.record.skipped,
+            run.record.failed, run.record.bytes, f" ({error})" if error else "",
+        )
+
+    def _publish(self, kind: str, record: ImportSessionRecord, **extra: Any) -> None:
+        self.events.publish({"type": kind, "session": session_dto(record), **extra})

@@ -1,0 +1,168 @@
+"""Import benchmark: `shoebox import FOLDER` versus `cp -r FOLDER` + `sync` of the same tree on the same disk.
+
+One command:  /work/main/.venv/bin/python bench/import/run.py [--megabytes 600] [--rounds 2] [--workdir DIR]
+
+It builds a camera-card-like tree (the shared test photos replicated with unique bytes, generated
+"photos" of 3-8 MB and a few "videos" of 40-90 MB, with sidecars and a live-photo pair), then, in one run
+and alternating rounds, times:
+  1. cp -r tree + sync                                  (the disk's own ceiling)
+  2. shoebox import tree (a separate process, as a user runs it) + sync
+Each import goes into a fresh data folder, so every file is really copied, hashed, fsynced and committed.
+It prints MB/s, the ratio to cp (goal ≥ 0.9) and the import process's peak RSS (from wait4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+SHARED_PHOTOS = REPO.parent / "shared" / "testdata" / "immich-test-assets"
+if not SHARED_PHOTOS.is_dir():
+    SHARED_PHOTOS = Path("/work/shared/testdata/immich-test-assets")
+MB = 1_000_000
+
+
+def _unique(data: bytes, tag: int) -> bytes:
+    """The same image with different trailing bytes (after the JPEG end marker readers ignore them)."""
+    return data + b"SHOEBOX-BENCH" + tag.to_bytes(8, "big")
+
+
+def build_tree(root: Path, total: int, seed: int = 7) -> tuple[int, int]:
+    rng = random.Random(seed)
+    noise = os.urandom(16 * 1024 * 1024)
+    size = count = 0
+
+    def put(path: Path, data: bytes) -> None:
+        nonlocal size, count
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        size += len(data)
+        count += 1
+
+    photos = [p for p in SHARED_PHOTOS.rglob("*") if p.is_file() and p.suffix.lower() != ".md"]
+    copies = 0
+    for round_ in range(8):  # the shared photos, replicated (~17 MB each round)
+        folder = root / "DCIM" / f"{100 + round_}SHARE"
+        for photo in photos:
+            put(folder / f"R{round_}_{photo.name}", _unique(photo.read_bytes(), copies))
+            copies += 1
+    folder_index, number = 200, 1
+    while size < total:
+        folder = root / "DCIM" / f"{folder_index}CANON"
+        if number % 40 == 0:
+            folder_index += 1
+        if number % 25 == 0:  # a video now and then
+            length = rng.randint(40, 90) * MB
+            put(folder / f"MVI_{number:04d}.MP4", b"\x00\x00\x00\x18ftypmp42" + _fill(noise, length, number))
+        else:
+            length = rng.randint(3, 8) * MB
+            put(folder / f"IMG_{number:04d}.JPG", b"\xff\xd8\xff\xe1" + _fill(noise, length, number))
+            if number % 10 == 0:
+                put(folder / f"IMG_{number:04d}.xmp", b"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>" * 10)
+        number += 1
+    live = root / "DCIM" / "300APPLE"
+    put(live / "IMG_9000.HEIC", b"\x00\x00\x00\x18ftypheic" + _fill(noise, 2 * MB, 9000))
+    put(live / "IMG_9000.MOV", b"\x00\x00\x00\x14ftypqt  " + _fill(noise, 3 * MB, 9001))
+    return size, count
+
+
+def _fill(noise: bytes, length: int, tag: int) -> bytes:
+    head = tag.to_bytes(8, "big")
+    out = bytearray(head)
+    offset = tag * 4099 % len(noise)
+    while len(out) < length:
+        piece = noise[offset : offset + length - len(out)]
+        out += piece
+        offset = 0
+    return bytes(out)
+
+
+def run_timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Wall time (including a `sync` after) and the child's peak RSS in bytes, sampled every 20 ms
+    (wait4's ru_maxrss would include the memory of this parent at fork time)."""
+    import psutil
+
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    peak = 0
+    watched = psutil.Process(process.pid)
+    while process.poll() is None:
+        try:
+            peak = max(peak, watched.memory_info().rss)
+        except psutil.Error:
+            break
+        time.sleep(0.02)
+    if process.wait() != 0:
+        raise SystemExit(f"{argv[:4]} failed: {process.stderr.read().decode() if process.stderr else ''}")
+    subprocess.run(["sync"], check=True)
+    return time.perf_counter() - started, peak
+
+
+async def make_admin(data_dir: Path) -> None:
+    from appliance.config import Settings
+    from appliance.services import build_services
+
+    services = build_services(Settings(data_dir=data_dir, import_auto=False))
+    await services.db.open()
+    await services.ingest.recover()
+    await services.auth.sign_up_admin(email="bench@example.com", name="Bench", password="bench bench bench")
+    await services.db.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--megabytes", type=int, default=600)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workdir", type=Path, help="where to build (default: the temp folder; use the data disk)")
+    args = parser.parse_args()
+
+    base = Path(tempfile.mkdtemp(prefix="shoebox-import-bench-", dir=args.workdir))
+    try:
+        tree = base / "card"
+        total, count = build_tree(tree, args.megabytes * MB)
+        subprocess.run(["sync"], check=True)
+        print(f"tree: {count} files, {total / MB:.0f} MB in {tree}")
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        cp_times, import_times, rss = [], [], []
+        for round_ in range(args.rounds):
+            target = base / f"cp-{round_}"
+            seconds, _ = run_timed(["cp", "-r", str(tree), str(target)])
+            cp_times.append(seconds)
+            shutil.rmtree(target)
+
+            data_dir = base / f"data-{round_}"
+            asyncio.run(make_admin(data_dir))
+            seconds, peak = run_timed([sys.executable, "-m", "appliance", "import", str(tree),
+                                       "--data-dir", str(data_dir)], env)
+            import_times.append(seconds)
+            rss.append(peak)
+            imported = sum(1 for p in (data_dir / "library").rglob("*") if p.is_file())
+            shutil.rmtree(data_dir)
+            subprocess.run(["sync"], check=True)
+            print(f"round {round_ + 1}: cp -r + sync {cp_times[-1]:.2f} s, shoebox import + sync "
+                  f"{import_times[-1]:.2f} s ({imported} library files), peak RSS {peak / 2**20:.0f} MiB")
+        cp_best, import_best = min(cp_times), min(import_times)
+        print()
+        print(f"{'':28}{'seconds':>10}{'MB/s':>10}")
+        print(f"{'cp -r + sync':28}{cp_best:>10.2f}{total / MB / cp_best:>10.1f}")
+        print(f"{'shoebox import + sync':28}{import_best:>10.2f}{total / MB / import_best:>10.1f}")
+        print(f"ratio (import / cp throughput): {cp_best / import_best:.2f}x   (goal >= 0.9x; best of {args.rounds})")
+        print(f"peak RSS of `shoebox import`: {max(rss) / 2**20:.0f} MiB")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

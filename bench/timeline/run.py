@@ -1,0 +1,204 @@
+"""Timeline and search latency at 100k and 1M synthetic assets.
+
+    .venv/bin/python bench/timeline/run.py            # 100k and 1M
+    .venv/bin/python bench/timeline/run.py --sizes 100000
+    .venv/bin/python bench/timeline/run.py --keep /var/tmp/shoebox-bench   # generate once, measure again later
+
+Assets are generated straight into SQLite through the real migrations (so the triggers and indexes are the
+real ones): 3 users, dates spread over 15 years, a third with GPS/place EXIF, some favourites, archived,
+trashed and stacked. Then a real Shoebox server on loopback answers `GET /timeline/buckets`,
+`GET /timeline/bucket` and `POST /search/metadata` for the biggest user; p50/p95 over many requests and
+the query plans are printed. Goal: p95 under 25 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from appliance.app import create_app  # noqa: E402
+from appliance.config import Settings  # noqa: E402
+from appliance.library.auth import hash_secret  # noqa: E402
+from appliance.services import build_services  # noqa: E402
+from appliance.storage.timeline import TimelineFilter  # noqa: E402
+
+USERS = [("alice", 0.5), ("bob", 0.3), ("carol", 0.2)]
+CITIES = [("Lyon", "France", 45.76, 4.83), ("Turin", "Italy", 45.07, 7.69), ("Leeds", "United Kingdom", 53.8, -1.55),
+          ("Porto", "Portugal", 41.15, -8.61), ("Ghent", "Belgium", 51.05, 3.72)]
+SECRET = "bench-api-key-"
+NOW = "2026-11-27T00:00:00.000Z"
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch * 1000) % 1000:03d}Z"
+
+
+async def generate(data_dir: Path, total: int) -> list[str]:
+    services = build_services(Settings(data_dir=data_dir, mdns=False, jobs_enabled=False))
+    db = services.db
+    await db.open()
+    rng = random.Random(42)
+    user_ids = []
+    async with db.transaction() as conn:
+        for name, _ in USERS:
+            record = await services.auth.new_user_record(email=f"{name}@example.com", name=name, password="",
+                                                         is_admin=name == "alice")
+            await services.auth.users.insert(conn, record)
+            await conn.execute(
+                "INSERT INTO api_keys (id, user_id, name, key_hash, permissions, created_at, updated_at)"
+                " VALUES (?, ?, 'bench', ?, '[\"all\"]', ?, ?)",
+                (str(uuid.uuid4()), record.id, hash_secret(SECRET + name), NOW, NOW),
+            )
+            user_ids.append(record.id)
+    start, end = time.mktime((2011, 1, 1, 0, 0, 0, 0, 0, 0)), time.mktime((2026, 1, 1, 0, 0, 0, 0, 0, 0))
+    weights = [w for _, w in USERS]
+    batch = 20000
+    made = 0
+    began = time.perf_counter()
+    while made < total:
+        assets, exifs = [], []
+        for _ in range(min(batch, total - made)):
+            asset_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            owner = rng.choices(user_ids, weights)[0]
+            # more photos in recent years and in summer, as real libraries have
+            taken = start + (end - start) * (rng.random() ** 0.7)
+            offset = rng.choice([0, 3600, 7200, -18000])
+            created = _iso(taken)
+            local = _iso(taken + offset)
+            roll = rng.random()
+            visibility = "archive" if roll < 0.03 else ("locked" if roll < 0.035 else "timeline")
+            deleted = NOW if rng.random() < 0.01 else None
+            is_video = rng.random() < 0.08
+            assets.append((
+                asset_id, owner, "VIDEO" if is_video else "IMAGE", f"library/{owner}/{asset_id}.jpg",
+                f"IMG_{made:07d}.jpg", "video/mp4" if is_video else "image/jpeg", rng.randbytes(20),
+                rng.randint(500_000, 8_000_000), created, created, local, NOW, NOW, deleted, visibility,
+                int(rng.random() < 0.05), 1, 4000, 3000, 12000 if is_video else None, rng.randbytes(24),
+                str(uuid.uuid4()),
+            ))
+            if rng.random() < 0.33:
+                city, country, lat, lon = rng.choice(CITIES)
+                exifs.append((asset_id, "Canon", "EOS R", lat, lon, city, country, "", str(uuid.uuid4())))
+            made += 1
+        async with db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO assets (id, owner_id, type, original_path, original_file_name, original_mime_type,"
+                " checksum, file_size, file_created_at, file_modified_at, local_date_time, created_at, updated_at,"
+                " deleted_at, visibility, is_favorite, has_metadata, width, height, duration_ms, thumbhash,"
+                " update_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                assets,
+            )
+            await conn.executemany(
+                "INSERT INTO asset_exif (asset_id, make, model, latitude, longitude, city, country, description,"
+                " update_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                exifs,
+            )
+    await db.execute("ANALYZE")
+    print(f"  generated {total:,} assets in {time.perf_counter() - began:.1f} s", flush=True)
+    await db.close()
+    return user_ids
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1]
+
+
+async def measure(data_dir: Path, rounds: int) -> dict[str, tuple[float, float]]:
+    services = build_services(Settings(data_dir=data_dir, mdns=False, jobs_enabled=False))
+    runner = web.AppRunner(create_app(services), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    base = f"http://127.0.0.1:{port}/api"
+    headers = {"x-api-key": SECRET + "alice"}
+    results: dict[str, tuple[float, float]] = {}
+    rng = random.Random(1)
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async def timed(method: str, path: str, **kwargs: object) -> tuple[float, object]:
+            began = time.perf_counter()
+            async with session.request(method, base + path, **kwargs) as response:  # type: ignore[arg-type]
+                body = await response.read()
+                assert response.status == 200, body[:200]
+            return (time.perf_counter() - began) * 1000, json.loads(body)
+
+        _, buckets = await timed("GET", "/timeline/buckets", params={"visibility": "timeline"})
+        months = [b["timeBucket"] for b in buckets]  # type: ignore[union-attr]
+        cases = {
+            "GET /timeline/buckets": lambda: timed("GET", "/timeline/buckets", params={"visibility": "timeline"}),
+            "GET /timeline/buckets?withPartners&withStacked": lambda: timed(
+                "GET", "/timeline/buckets", params={"visibility": "timeline", "withStacked": "true",
+                                                    "withPartners": "true"}),
+            "GET /timeline/bucket (one month)": lambda: timed(
+                "GET", "/timeline/bucket", params={"visibility": "timeline", "timeBucket": rng.choice(months)}),
+            "POST /search/metadata (page 1, 250)": lambda: timed("POST", "/search/metadata", json={"size": 250}),
+            "POST /search/metadata (favourites, 100)": lambda: timed(
+                "POST", "/search/metadata", json={"size": 100, "isFavorite": True}),
+            "POST /search/metadata (city, 100)": lambda: timed(
+                "POST", "/search/metadata", json={"size": 100, "city": "Lyon"}),
+        }
+        for name, call in cases.items():
+            for _ in range(5):
+                await call()  # warm the page cache
+            samples = [(await call())[0] for _ in range(rounds)]
+            results[name] = percentiles(samples)
+        sizes = [len((await timed("GET", "/timeline/bucket", params={"visibility": "timeline",
+                                                                      "timeBucket": m}))[1]["id"]) for m in months[:3]]
+        print(f"  alice: {sum(b['count'] for b in buckets):,} timeline assets in {len(months)} months"  # type: ignore[index]
+              f" (recent buckets hold {sizes})")
+    await print_plans(services, months[0])
+    await runner.cleanup()
+    return results
+
+
+async def print_plans(services: object, month: str) -> None:
+    svc = services  # type: ignore[assignment]
+    repo = svc.browse.timeline.repo  # type: ignore[attr-defined]
+    owner = await svc.db.fetchval("SELECT id FROM users WHERE name = 'alice'")  # type: ignore[attr-defined]
+    f = TimelineFilter(owner_ids=[owner], visibility="timeline")
+    for title, (sql, params) in (("buckets", repo.buckets_sql(f)), ("bucket", repo.bucket_sql(f, month))):
+        print(f"  plan {title}: " + " | ".join(await repo.explain(sql, params)))
+    from appliance.storage.assets import AssetQuery, build_where
+
+    where, params, _ = build_where(AssetQuery(owner_ids=[owner]))
+    sql = f"SELECT a.* FROM assets a WHERE {where} ORDER BY a.file_created_at DESC, a.id DESC LIMIT 251"
+    print("  plan search page: " + " | ".join(await repo.explain(sql, params)))
+    sql = f"SELECT count(*) FROM assets a WHERE {where}"
+    print("  plan search count: " + " | ".join(await repo.explain(sql, params)))
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--keep", type=Path, help="keep each generated library in KEEP/<size> and reuse it next time")
+    args = parser.parse_args()
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory(prefix="shoebox-bench-") as scratch:
+            folder = args.keep / str(size) if args.keep else Path(scratch)
+            print(f"\n== {size:,} assets", flush=True)
+            if not (folder / "shoebox.db").exists():
+                await generate(folder, size)
+            results = await measure(folder, args.rounds)
+            print(f"  {'request':50s} {'p50 ms':>8s} {'p95 ms':>8s}")
+            for name, (p50, p95) in results.items():
+                flag = "" if p95 < 25 else "  (over the 25 ms goal)"
+                print(f"  {name:50s} {p50:8.2f} {p95:8.2f}{flag}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

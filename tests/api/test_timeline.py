@@ -1,0 +1,158 @@
+"""The timeline the web and mobile apps scroll: month buckets and a month's assets in columns."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+
+from appliance.services import Services
+from tests.api.browsing import get_json, make_album, photo, send_json, set_exif
+from tests.api.conftest import Caller
+from tests.contract import assert_matches
+
+
+async def test_buckets_count_assets_per_month_newest_first(client: TestClient, alice: Caller) -> None:
+    for when in ("2023-01-05T10:00:00.000Z", "2023-01-20T10:00:00.000Z", "2024-07-01T00:30:00.000Z"):
+        await photo(client, alice, when)
+    buckets = await get_json(client, "/api/timeline/buckets", alice, visibility="timeline")
+    for bucket in buckets:
+        assert_matches("TimeBucketsResponseDto", bucket)
+    assert buckets == [{"timeBucket": "2024-07-01", "count": 1}, {"timeBucket": "2023-01-01", "count": 2}]
+    ascending = await get_json(client, "/api/timeline/buckets", alice, order="asc")
+    assert [b["timeBucket"] for b in ascending] == ["2023-01-01", "2024-07-01"]
+
+
+async def test_bucket_is_columnar_and_accepts_both_date_forms(
+    client: TestClient, alice: Caller, services: Services
+) -> None:
+    first = await photo(client, alice, "2023-01-05T10:00:00.000Z", favorite=True)
+    second = await photo(client, alice, "2023-01-20T10:00:00.000Z")
+    async with services.db.transaction() as conn:  # as the metadata job would
+        await services.assets.assets.update(conn, [first, second], {"width": 64, "height": 48})
+    for form in ("2023-01-01", "2023-01-01T00:00:00.000Z"):
+        bucket = await get_json(client, "/api/timeline/bucket", alice, timeBucket=form)
+        assert_matches("TimeBucketAssetResponseDto", bucket)
+        assert bucket["id"] == [second, first]
+        assert bucket["isFavorite"] == [False, True]
+        assert bucket["isImage"] == [True, True]
+        assert bucket["visibility"] == ["timeline", "timeline"]
+        assert bucket["ratio"] == [round(64 / 48, 4)] * 2
+        assert bucket["ownerId"] == [alice.id, alice.id]
+        assert all(len(values) == 2 for values in bucket.values())
+
+
+async def test_bad_time_bucket_is_a_400(client: TestClient, alice: Caller) -> None:
+    await get_json(client, "/api/timeline/bucket", alice, status=400, timeBucket="yesterday")
+    await get_json(client, "/api/timeline/bucket", alice, status=400)
+
+
+async def test_counts_agree_with_buckets_for_every_filter(client: TestClient, alice: Caller) -> None:
+    ids = [await photo(client, alice, f"2022-0{m}-10T10:00:00.000Z", favorite=m % 2 == 0) for m in range(1, 7)]
+    await photo(client, alice, "2022-03-11T10:00:00.000Z", visibility="archive")
+    await photo(client, alice, "2022-03-12T10:00:00.000Z", visibility="locked")
+    await send_json(client, "DELETE", "/api/assets", alice, {"ids": [ids[0]]}, status=204)
+    for params in ({}, {"visibility": "timeline"}, {"visibility": "archive"}, {"isFavorite": "true"},
+                   {"isFavorite": "false"}, {"isTrashed": "true"}, {"visibility": "locked"}):
+        buckets = await get_json(client, "/api/timeline/buckets", alice, **params)
+        for bucket in buckets:
+            columns = await get_json(client, "/api/timeline/bucket", alice, timeBucket=bucket["timeBucket"], **params)
+            assert len(columns["id"]) == bucket["count"], params
+    assert sum(b["count"] for b in await get_json(client, "/api/timeline/buckets", alice)) == 6  # timeline+archive
+    trashed = await get_json(client, "/api/timeline/buckets", alice, isTrashed="true")
+    assert trashed == [{"timeBucket": "2022-01-01", "count": 1}]
+    locked = await get_json(client, "/api/timeline/buckets", alice, visibility="locked")
+    assert locked == [{"timeBucket": "2022-03-01", "count": 1}]
+
+
+async def test_restore_and_favourite_move_counts(client: TestClient, alice: Caller) -> None:
+    asset = await photo(client, alice, "2021-02-02T10:00:00.000Z")
+    await send_json(client, "DELETE", "/api/assets", alice, {"ids": [asset]}, status=204)
+    assert await get_json(client, "/api/timeline/buckets", alice) == []
+    await send_json(client, "POST", "/api/trash/restore/assets", alice, {"ids": [asset]})
+    await send_json(client, "PUT", f"/api/assets/{asset}", alice, {"isFavorite": True})
+    assert await get_json(client, "/api/timeline/buckets", alice, isFavorite="true") == [
+        {"timeBucket": "2021-02-01", "count": 1}
+    ]
+
+
+async def test_album_timeline_for_members_not_strangers(
+    client: TestClient, alice: Caller, bob: Caller, make_user: object
+) -> None:
+    carol = await make_user("Carol")  # type: ignore[operator]
+    inside = await photo(client, alice, "2020-06-01T10:00:00.000Z")
+    await photo(client, alice, "2020-06-02T10:00:00.000Z")
+    album = await make_album(client, alice, [inside], [{"userId": bob.id, "role": "viewer"}])
+    for caller in (alice, bob):
+        assert await get_json(client, "/api/timeline/buckets", caller, albumId=album) == [
+            {"timeBucket": "2020-06-01", "count": 1}
+        ]
+        bucket = await get_json(client, "/api/timeline/bucket", caller, albumId=album, timeBucket="2020-06-01")
+        assert bucket["id"] == [inside]
+    await get_json(client, "/api/timeline/buckets", carol, status=400, albumId=album)
+
+
+async def test_partner_assets_join_the_timeline_only_when_asked(
+    client: TestClient, alice: Caller, bob: Caller
+) -> None:
+    await photo(client, alice, "2019-01-01T10:00:00.000Z")
+    await photo(client, bob, "2019-01-02T10:00:00.000Z")
+    await send_json(client, "POST", "/api/partners", alice, {"sharedWithId": bob.id}, status=201)
+    assert await get_json(client, "/api/timeline/buckets", bob, withPartners="true") == [
+        {"timeBucket": "2019-01-01", "count": 1}
+    ]
+    await send_json(client, "PUT", f"/api/partners/{alice.id}", bob, {"inTimeline": True})
+    assert await get_json(client, "/api/timeline/buckets", bob, withPartners="true") == [
+        {"timeBucket": "2019-01-01", "count": 2}
+    ]
+    # a partner's own timeline, by userId
+    assert await get_json(client, "/api/timeline/buckets", bob, userId=alice.id) == [
+        {"timeBucket": "2019-01-01", "count": 1}
+    ]
+    await get_json(client, "/api/timeline/buckets", alice, status=400, userId=bob.id)
+    await get_json(client, "/api/timeline/buckets", bob, status=400, withPartners="true", isFavorite="true")
+
+
+async def test_stacked_assets_collapse_to_their_primary(client: TestClient, alice: Caller) -> None:
+    ids = [await photo(client, alice, f"2018-05-0{d}T10:00:00.000Z") for d in (1, 2, 3)]
+    stack = await send_json(client, "POST", "/api/stacks", alice, {"assetIds": [ids[1], ids[0]]}, status=201)
+    assert await get_json(client, "/api/timeline/buckets", alice, withStacked="true") == [
+        {"timeBucket": "2018-05-01", "count": 2}
+    ]
+    bucket = await get_json(client, "/api/timeline/bucket", alice, timeBucket="2018-05-01", withStacked="true")
+    assert_matches("TimeBucketAssetResponseDto", bucket)
+    assert set(bucket["id"]) == {ids[1], ids[2]}
+    assert [ids[1] in bucket["id"]] and [stack["id"], "2"] in bucket["stack"]
+    await send_json(client, "PUT", f"/api/stacks/{stack['id']}", alice, {"primaryAssetId": ids[0]})
+    bucket = await get_json(client, "/api/timeline/bucket", alice, timeBucket="2018-05-01", withStacked="true")
+    assert set(bucket["id"]) == {ids[0], ids[2]}
+    assert (await get_json(client, "/api/timeline/buckets", alice, withStacked="true"))[0]["count"] == 2
+    await send_json(client, "DELETE", f"/api/stacks/{stack['id']}", alice, status=204)
+    assert (await get_json(client, "/api/timeline/buckets", alice, withStacked="true"))[0]["count"] == 3
+
+
+async def test_tag_and_person_filters(client: TestClient, alice: Caller) -> None:
+    tagged = await photo(client, alice, "2017-01-01T10:00:00.000Z")
+    await photo(client, alice, "2017-01-02T10:00:00.000Z")
+    tags = await send_json(client, "PUT", "/api/tags", alice, {"tags": ["Family/Kids"]})
+    kids = tags[0]
+    parent = kids["parentId"]
+    await send_json(client, "PUT", f"/api/tags/{kids['id']}/assets", alice, {"ids": [tagged]})
+    for tag_id in (kids["id"], parent):  # a parent tag includes its children's assets
+        assert await get_json(client, "/api/timeline/buckets", alice, tagId=tag_id) == [
+            {"timeBucket": "2017-01-01", "count": 1}
+        ]
+    person = "00000000-0000-4000-8000-000000000001"
+    assert await get_json(client, "/api/timeline/buckets", alice, personId=person) == []
+
+
+async def test_coordinates_and_places_in_columns(client: TestClient, alice: Caller, services: Services) -> None:
+    asset = await photo(client, alice, "2016-08-01T10:00:00.000Z")
+    await set_exif(services, asset, city="Lyon", country="France", latitude=45.76, longitude=4.83)
+    bucket = await get_json(client, "/api/timeline/bucket", alice, timeBucket="2016-08-01", withCoordinates="true")
+    assert_matches("TimeBucketAssetResponseDto", bucket)
+    assert (bucket["city"], bucket["country"], bucket["latitude"], bucket["longitude"]) == (
+        ["Lyon"], ["France"], [45.76], [4.83]
+    )
+
+
+async def test_timeline_needs_a_caller(client: TestClient) -> None:
+    assert (await client.get("/api/timeline/buckets")).status == 401

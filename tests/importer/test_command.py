@@ -1,0 +1,81 @@
+"""`shoebox import PATH` as a separate process, beside an open database (as with the server running)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from appliance.config import Settings
+from appliance.importer.command import Progress
+from appliance.services import Services
+from appliance.storage.records import UserRecord
+from tests.conftest import REPO_ROOT
+from tests.importer.conftest import asset_names, build_card, rows, staging_leftovers
+
+
+async def shoebox(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    return await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "appliance", *args], capture_output=True, text=True, env=env,
+        timeout=120,
+    )
+
+
+async def test_import_command_imports_a_folder_once_while_the_database_is_open_elsewhere(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path
+) -> None:
+    card = build_card(tmp_path / "Holiday", tmp_path / "outside")
+    first = await shoebox("import", str(card.root), "--data-dir", str(settings.data_dir))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip().splitlines()[-1].startswith("completed: 6 found, 6 imported into album 'Holiday 20")
+    assert asset_names(settings) == sorted(card.new_files | {"IMG_0003.JPG"})
+
+    second = await shoebox("import", str(card.root), "--data-dir", str(settings.data_dir))
+    assert second.returncode == 0, second.stderr
+    assert "completed: 6 found, 0 imported, 6 already in the library" in second.stdout
+    # the "server" (this process) sees both sessions in its own connection
+    sessions = await services.imports.list_sessions()
+    assert [s.state for s in sessions] == ["completed", "completed"]
+    assert [s.imported for s in sessions] == [0, 6]
+    assert len(rows(settings, "SELECT id FROM albums")) == 1
+    assert staging_leftovers(settings) == []
+
+
+async def test_import_command_user_and_album_options(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path
+) -> None:
+    card = build_card(tmp_path / "card", tmp_path / "outside")
+    unknown = await shoebox("import", str(card.root), "--data-dir", str(settings.data_dir), "--user", "x@y.z")
+    assert unknown.returncode == 2 and "No user 'x@y.z'" in unknown.stderr
+
+    named = await shoebox("import", str(card.root), "--data-dir", str(settings.data_dir), "--user",
+                          "ADMIN@example.com", "--album", "Summer")
+    assert named.returncode == 0, named.stderr
+    assert [r[0] for r in rows(settings, "SELECT name FROM albums")] == ["Summer"]
+
+    other = build_card(tmp_path / "card2", tmp_path / "outside2", uuid="9999-0000")
+    (other.root / "DCIM" / "100CANON" / "IMG_0001.JPG").write_bytes(b"\xff\xd8\xff" + os.urandom(5000))
+    no_album = await shoebox("import", str(other.root), "--data-dir", str(settings.data_dir), "--album", "")
+    assert no_album.returncode == 0, no_album.stderr
+    assert [r[0] for r in rows(settings, "SELECT name FROM albums")] == ["Summer"]
+
+    missing = await shoebox("import", str(tmp_path / "nope"), "--data-dir", str(settings.data_dir))
+    assert missing.returncode == 2 and "is not a folder" in missing.stderr
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise() -> None:
+    session = {"imported": 3, "duplicates": 1, "failed": 0, "found": 8, "bytes": 4_000_000}
+    tty = io.StringIO()
+    bar = Progress(tty, tty=True)
+    bar({"type": "progress", "session": session})
+    bar.close()
+    assert tty.getvalue().startswith("\r[############............] 4/8 files, 3 new, 1 already there")
+    plain = io.StringIO()
+    lines = Progress(plain, tty=False, every=0)
+    lines({"type": "progress", "session": session})
+    lines({"type": "started", "session": session})
+    assert plain.getvalue().count("\n") == 1 and "\r" not in plain.getvalue()

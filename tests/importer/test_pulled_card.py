@@ -1,0 +1,194 @@
+"""A card pulled mid-import: the session ends `interrupted`, no partial asset or staging file is left, and
+the next insertion of the same card resumes and completes, into the same album."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import errno
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance.config import Settings
+from appliance.importer.devices import BlockDevice, FakeEventSource
+from appliance.importer.manager import ImportManager, running
+from appliance.importer.mount import FolderMounter
+from appliance.library import ingest as ingest_module
+from appliance.services import Services
+from appliance.storage.records import UserRecord
+from tests.importer.conftest import asset_names, build_card, library_files, rows, staging_leftovers, write
+from tests.importer.test_auto_import import album_rows, next_session
+
+REAL_OPEN = builtins.open
+
+
+class FailingReads:
+    """Stands in for `open` inside the ingest module: card files read fine until `after` files have been
+    opened; then the next file fails after its first chunk and every later one fails at once."""
+
+    def __init__(self, card: Path, after: int, code: int) -> None:
+        self.card = str(card)
+        self.after = after
+        self.code = code
+        self.opened = 0
+
+    def __call__(self, file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if not str(file).startswith(self.card):
+            return REAL_OPEN(file, mode, *args, **kwargs)
+        self.opened += 1
+        if self.opened <= self.after:
+            return REAL_OPEN(file, mode, *args, **kwargs)
+        if self.opened > self.after + 1:
+            raise OSError(self.code, os.strerror(self.code), str(file))
+        return _BreaksAfterOneChunk(REAL_OPEN(file, mode, *args, **kwargs), self.code)
+
+
+class _BreaksAfterOneChunk:
+    def __init__(self, handle: Any, code: int) -> None:
+        self.handle = handle
+        self.code = code
+        self.reads = 0
+
+    def __enter__(self) -> _BreaksAfterOneChunk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+    def fileno(self) -> int:
+        return int(self.handle.fileno())
+
+    def readinto(self, buffer: bytearray) -> int:
+        self.reads += 1
+        if self.reads > 1:
+            raise OSError(self.code, os.strerror(self.code))
+        return int(self.handle.readinto(buffer))
+
+
+def big_card(tmp_path: Path) -> Path:
+    card = build_card(tmp_path / "card", tmp_path / "outside")
+    for i in range(12):  # files of a few MiB so a copy is several chunks long
+        write(card.root / "DCIM" / "102BULK" / f"BULK{i:04d}.JPG", bytes([i]) * 10 + os.urandom(3 * 1024 * 1024))
+    return card.root
+
+
+def assert_library_consistent(settings: Settings) -> None:
+    """Every file in the library belongs to an asset row and vice versa; staging is empty; no intents."""
+    paths = {r[0] for r in rows(settings, "SELECT original_path FROM assets")}
+    paths |= {r[0] for r in rows(settings, "SELECT sidecar_path FROM assets WHERE sidecar_path IS NOT NULL")}
+    on_disk = {str(p.relative_to(settings.data_dir)) for p in library_files(settings)}
+    assert on_disk == paths
+    assert staging_leftovers(settings) == []
+    assert rows(settings, "SELECT * FROM upload_intents") == []
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.ENOENT, errno.ENOTCONN], ids=["EIO", "ENOENT", "ENOTCONN"])
+async def test_reads_failing_halfway_interrupt_and_reinsertion_completes(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    code: int,
+) -> None:
+    root = big_card(tmp_path)
+    device = card_device()
+    failing = FailingReads(root, after=8, code=code)
+    monkeypatch.setattr(ingest_module, "open", failing, raising=False)
+    source = FakeEventSource()
+    manager = ImportManager(services.imports, source, FolderMounter({"sdb1": root}), debounce=0.05)
+    async with running(manager):
+        source.insert(device)
+        first = await next_session(manager)
+        assert first.state == "interrupted", first.error
+        assert first.failed == 0 and 0 < first.imported < first.found
+        assert_library_consistent(settings)
+        assert len(asset_names(settings)) == first.imported
+
+        monkeypatch.setattr(ingest_module, "open", REAL_OPEN, raising=False)
+        source.pull(device)
+        await asyncio.sleep(0.1)
+        source.insert(device)
+        second = await next_session(manager)
+
+    assert second.state == "completed", second.error
+    assert second.resumed_from == first.id
+    assert second.skipped == first.imported + first.duplicates
+    assert first.imported + second.imported == len(asset_names(settings))
+    assert len(asset_names(settings)) == 18  # 6 from the camera folders + 12 bulk files, each once
+    assert_library_consistent(settings)
+    (album,) = album_rows(settings)  # resumed into the same album
+    assert second.album_id == first.album_id
+    assert len(album["assets"]) == 17  # everything but the live photo's hidden video
+
+
+async def test_remove_event_stops_the_copy_in_flight(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = big_card(tmp_path)
+    device = card_device()
+    reading, release = threading.Event(), threading.Event()
+
+    class SlowRead:
+        def __init__(self, handle: Any) -> None:
+            self.handle = handle
+
+        def __enter__(self) -> SlowRead:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.handle.close()
+
+        def fileno(self) -> int:
+            return int(self.handle.fileno())
+
+        def readinto(self, buffer: bytearray) -> int:
+            reading.set()
+            release.wait(10)
+            return int(self.handle.readinto(buffer))
+
+    def slow_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = REAL_OPEN(file, mode, *args, **kwargs)
+        return SlowRead(handle) if "BULK0003" in str(file) else handle
+
+    monkeypatch.setattr(ingest_module, "open", slow_open, raising=False)
+    source = FakeEventSource()
+    manager = ImportManager(services.imports, source, FolderMounter({"sdb1": root}), debounce=0.05)
+    async with running(manager):
+        source.insert(device)
+        await asyncio.to_thread(reading.wait, 30)
+        source.pull(device)
+        await asyncio.sleep(0.05)
+        release.set()
+        session = await next_session(manager)
+    assert session.state == "interrupted"
+    assert "BULK0003.JPG" not in asset_names(settings)
+    assert_library_consistent(settings)
+
+
+async def test_card_folder_vanishing_interrupts_at_once(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = big_card(tmp_path)
+    device = card_device()
+    gone = tmp_path / "gone"
+
+    def vanishing_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if "BULK0002" in str(file):
+            root.rename(gone)  # the card leaves while we are about to read it
+        return REAL_OPEN(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "open", vanishing_open, raising=False)
+    source = FakeEventSource()
+    manager = ImportManager(services.imports, source, FolderMounter({"sdb1": root}), debounce=0.05)
+    async with running(manager):
+        source.insert(device)
+        session = await next_session(manager)
+    assert session.state == "interrupted" and session.failed == 0
+    assert "No such file" in session.error
+    assert_library_consistent(settings)
+
+
+def card_device() -> BlockDevice:
+    return BlockDevice(name="sdb1", devnode="/dev/sdb1", disk="sdb", fs_type="vfat", fs_uuid="1234-ABCD",
+                       label="EOS_DIGITAL", bus="usb")
