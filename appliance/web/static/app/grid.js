@@ -123,6 +123,7 @@ export class Grid {
     this.selected = new Set();
     this.nodes = new Map();
     this.loading = 0;
+    this.pendingPlaceholders = [];
     this.moreLoading = false;
     this.scroller = h("div", { class: "grid-scroll", tabindex: "-1", role: "region", "aria-label": "Photos" });
     this.canvas = h("div", { class: "grid-canvas" });
@@ -314,6 +315,10 @@ export class Grid {
       this.nodes.delete(key);
       cancelImages(node);
     }
+    // Placeholders are decoded just after this task, so the thumbnail requests go out first.
+    if (this.pendingPlaceholders.length && !this.placeholderTimer) {
+      this.placeholderTimer = setTimeout(() => this.paintPlaceholders(), 0);
+    }
     // Thumbnails on screen are asked for now; those in the margins a moment later, if still wanted.
     clearTimeout(this.marginTimer);
     this.marginTimer = setTimeout(() => {
@@ -327,6 +332,18 @@ export class Grid {
     }
     if (this.source.more && !this.source.done && top + view * 3 > this.total) this.loadMore();
     this.highlightScrubber(top);
+  }
+
+  paintPlaceholders() {
+    this.placeholderTimer = null;
+    const cells = this.pendingPlaceholders;
+    this.pendingPlaceholders = [];
+    for (const cell of cells) {
+      const img = cell.querySelector("img");
+      if (!cell.isConnected || (img && img.classList.contains("loaded"))) continue;
+      const url = thumbHashDataURL(cell.dataset.hash);
+      if (url) cell.style.backgroundImage = `url(${url})`;
+    }
   }
 
   async loadBucket(bucket) {
@@ -395,8 +412,10 @@ export class Grid {
       cell.append(h("a", { class: "open", href: `/photos/${asset.id}`, "aria-label": dayLabel(asset.day) }));
       return cell;
     }
-    const placeholder = thumbHashDataURL(asset.thumbhash);
-    if (placeholder) cell.style.backgroundImage = `url(${placeholder})`;
+    if (asset.thumbhash) {
+      cell.dataset.hash = asset.thumbhash;
+      this.pendingPlaceholders.push(cell);
+    }
     const link = h("a", { class: "open", href: `/photos/${asset.id}`,
       "aria-label": `${asset.isImage ? "Photo" : "Video"} of ${dayLabel(asset.day)}${asset.isFavorite ? ", favourite" : ""}` });
     const img = h("img", { alt: "", decoding: "async", draggable: false });
