@@ -11,6 +11,7 @@ from aiohttp import web
 from appliance.api import (
     albums,
     appliance_imports,
+    appliance_settings,
     appliance_status,
     asset_metadata,
     assets,
@@ -37,13 +38,15 @@ from appliance.api.middleware import errors_middleware, guarded
 from appliance.api.realtime import attach_realtime
 from appliance.api.routing import Router
 from appliance.services import Services
+from appliance.web import add_web_routes
 
 log = logging.getLogger(__name__)
 
 # asset_metadata before assets: its static /assets/metadata must win over /assets/{id}
 API_MODULES: list[ModuleType] = [
-    server, auth, users, asset_metadata, assets, albums, search, appliance_status, appliance_imports, sync,
-    timeline, shared_links, partners, tags, stacks, memories, map, download, people, frame, jobs,
+    server, auth, users, asset_metadata, assets, albums, search, appliance_status, appliance_imports,
+    appliance_settings, sync, timeline, shared_links, partners, tags, stacks, memories, map, download, people, frame,
+    jobs,
 ]
 
 # Parts that run beside the HTTP server (job runner, mDNS, notify...). Each gets the services on start.
@@ -72,6 +75,7 @@ def create_app(services: Services, *, components: list[Startable] | None = None,
     app.router.add_get("/frame", frame.page)
     add_routes(app, [module.router for module in API_MODULES] + (extra_routers or []))
     attach_realtime(app, services)
+    add_web_routes(app)  # last: its catch-all must not shadow any route above
     app.cleanup_ctx.append(_database_lifecycle)
     for component in components or []:
         app.cleanup_ctx.append(_component_context(component))

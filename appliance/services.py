@@ -22,6 +22,7 @@ from appliance.library.metadata import AssetMetadataService
 from appliance.library.partners import PartnerService
 from appliance.library.search import SearchService
 from appliance.library.server import ServerService
+from appliance.library.settings import ApplianceSettingsService
 from appliance.library.shared_links import SharedLinkService
 from appliance.library.stacks import StackService
 from appliance.library.sync import SyncService
@@ -37,6 +38,7 @@ from appliance.storage.imports import ImportRepository
 from appliance.storage.metadata import MetadataRepository
 from appliance.storage.sharing import PartnerRepository, SharedLinkRepository
 from appliance.storage.sync import SyncRepository
+from appliance.storage.system_metadata import SystemMetadataRepository
 from appliance.storage.tags import MemoryRepository, StackRepository, TagRepository
 from appliance.storage.timeline import TimelineRepository
 from appliance.storage.users import ApiKeyRepository, SessionRepository, UserRepository
@@ -117,7 +119,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
     events = EventBus()
     ingest.listeners.append(events.on_ingest)
     assets.listeners.append(events.on_assets)
-    return Services(
+    services = Services(
         settings=settings,
         clock=clock,
         db=db,
@@ -140,3 +142,5 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
         metadata=AssetMetadataService(MetadataRepository(db), access, clock),
         sync=SyncService(SyncRepository(db), clock),
     )
+    services.extras["appliance_settings"] = ApplianceSettingsService(SystemMetadataRepository(db), user_repo, clock)
+    return services
