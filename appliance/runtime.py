@@ -118,8 +118,19 @@ async def mdns(services: Services) -> AsyncIterator[None]:
     settings = services.settings
     hardware_part = services.extras.get("hardware")
     model = hardware_part.info.model if hardware_part is not None else ""
+    name = settings.box_name
+    chosen = services.extras.get("appliance_settings")
+    if chosen is not None:
+        with contextlib.suppress(Exception):
+            stored = await chosen.get()
+            if stored.setup_completed_at is not None:  # what the owner chose in the web setup wins
+                if not stored.advertise_lan:
+                    log.info("not advertising on the LAN: turned off in the setup")
+                    yield
+                    return
+                name = stored.box_name or name
     advertiser = MdnsAdvertiser(
-        settings.box_name, settings.port, {"version": __version__, "model": model},
+        name, settings.port, {"version": __version__, "model": model},
         list(settings.mdns_interfaces) or None, host_id=install_id(settings.data_dir),
     )
     services.extras["mdns"] = advertiser
