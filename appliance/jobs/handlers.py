@@ -20,7 +20,7 @@ from appliance.jobs.workers import WorkerPool
 from appliance.library.ingest import IngestRequest, IngestService
 from appliance.media import motion, video
 from appliance.media.errors import MediaError
-from appliance.media.images import ImageLimits
+from appliance.media.limits import ImageLimits
 from appliance.media.metadata import ExifTool, MediaMetadata, build_metadata
 from appliance.storage import asset_media
 from appliance.storage.db import Database

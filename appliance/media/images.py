@@ -22,6 +22,7 @@ from typing import Any, Literal
 import pyvips
 
 from appliance.media.errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMedia
+from appliance.media.limits import ImageLimits  # noqa: F401 - re-exported for callers
 from appliance.media.thumbhash import thumbhash_from_image
 
 ImageFormat = Literal["webp", "jpeg"]
@@ -53,13 +54,6 @@ class OutputSpec:
     size: int
     format: ImageFormat
     quality: int = 80
-
-
-@dataclass(frozen=True)
-class ImageLimits:
-    max_pixels: int = 300_000_000  # refuse larger images before decoding (decompression bombs)
-    vips_threads: int = 1  # per worker process: the pool gives parallelism, one thread keeps memory flat
-    tool_timeout: float = 60.0  # exiftool preview extraction
 
 
 @dataclass
