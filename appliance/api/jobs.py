@@ -67,7 +67,14 @@ async def run_queue_command_legacy(request: web.Request) -> web.Response:
 @router.post("/jobs", permission="job.create", admin=True)
 async def create_job(request: web.Request) -> web.Response:
     dto = await body(request, JobCreateDto)
-    await job_service(request).create_manual_job(dto.name)
+    await job_service(request).create_manual_job(dto.name)  # validates the name
+    svc = services(request)
+    if dto.name == "memory-create":
+        await svc.browse.memories.generate(svc.clock().date())
+    elif dto.name == "person-cleanup":
+        pass  # there is no face detection, so there are no people to clean up: the job is truly done
+    else:
+        raise BadRequest(f"The manual job {dto.name} is not supported on this server")
     return no_content()
 
 

@@ -179,8 +179,7 @@ class JobService:
         ]
 
     async def create_manual_job(self, name: str) -> None:
-        """`POST /jobs` (JobCreateDto). The manual jobs (cleanups, backups) belong to other features; the
-        names are accepted so clients don't error, and each is a no-op until its feature exists."""
+        """Validate a `POST /jobs` (JobCreateDto) name; the API runs the ones this server supports."""
         from appliance.jobs.queues import MANUAL_JOB_NAMES
 
         if name not in MANUAL_JOB_NAMES:

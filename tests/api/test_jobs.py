@@ -158,3 +158,14 @@ async def test_a_user_can_ask_for_new_thumbnails_of_their_own_assets_only(
     theirs = await client.post("/api/assets/jobs", json={"assetIds": [created["id"]], "name": "refresh-metadata"},
                                headers=admin.headers)
     assert theirs.status == 400
+
+
+async def test_manual_jobs_run_or_say_they_are_not_supported(client: TestClient, admin: Caller) -> None:
+    for name in ("memory-create", "person-cleanup"):
+        response = await client.post("/api/jobs", headers=admin.headers, json={"name": name})
+        assert response.status == 204, (name, await response.text())
+    unsupported = await client.post("/api/jobs", headers=admin.headers, json={"name": "backup-database"})
+    assert unsupported.status == 400
+    assert "not supported" in (await unsupported.json())["message"]
+    unknown = await client.post("/api/jobs", headers=admin.headers, json={"name": "make-coffee"})
+    assert unknown.status == 400
