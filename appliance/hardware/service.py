@@ -66,6 +66,21 @@ class HardwareService:
                 await task
         self._tasks.clear()
 
+    def chosen_encoder(self) -> tuple[str, str | None]:
+        """(encoder name, device node or None) for the next transcode: the breaker's choice."""
+        name = self.breaker.choose()
+        probes = self.encoders.probes if self.encoders else ()
+        device = next((p.device for p in probes if p.name == name), None)
+        return name, device
+
+    def encoder_result(self, name: str, ok: bool, detail: str = "") -> None:
+        """What a real transcode with `name` did: failures count toward disabling that encoder."""
+        if ok:
+            self.breaker.record_success(name)
+        else:
+            fallback = self.breaker.record_failure(name, detail)
+            log.warning("hardware encode with %s failed, this job falls back to %s: %s", name, fallback, detail[-300:])
+
     def summary(self) -> str:
         """One line for systemd's STATUS=: the throttle state and the temperature."""
         sample = self.governor.last_sample

@@ -72,6 +72,8 @@ class MediaHandlers:
         self.images = images or ImageSettings()
         self.transcode = transcode or video.TranscodeConfig()
         self.encoder = encoder
+        # told (encoder name, succeeded, detail) after each transcode: the hardware breaker learns from it
+        self.encoder_feedback: Callable[[str, bool, str], None] = lambda name, ok, detail: None
         # told (owner_id, asset_id) when an asset's thumbnails are ready, e.g. to tell phones over socket.io
         self.thumbnail_listeners: list[Callable[[str, str], None]] = []
 
@@ -263,7 +265,18 @@ class MediaHandlers:
         source = self._original(asset)
         info = await video.probe(source)
         dest = encoded_video_path(self.data_dir, asset["owner_id"], asset["id"])
-        result = await video.transcode(source, dest, info, self.transcode, self.encoder())
+        encoder = self.encoder()
+        try:
+            result = await video.transcode(source, dest, info, self.transcode, encoder)
+        except MediaError as err:
+            if encoder.name == video.SOFTWARE_H264.name:
+                raise
+            # a hardware encoder failed on this file: this job falls back to software, the breaker counts it
+            self.encoder_feedback(encoder.name, False, str(err))
+            result = await video.transcode(source, dest, info, self.transcode, video.SOFTWARE_H264)
+        else:
+            if result.transcoded:
+                self.encoder_feedback(encoder.name, True, "")
         relative = str(dest.relative_to(self.data_dir)) if result.transcoded else None
         if not result.transcoded:
             dest.unlink(missing_ok=True)

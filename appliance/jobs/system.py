@@ -83,16 +83,45 @@ def hardware_concurrency(services: Services, fallback: ConcurrencyProvider) -> C
     return provider
 
 
+def encoder_for(name: str, device: str | None) -> video.VideoEncoder:
+    """ffmpeg arguments per H.264 encoder family. Hardware encoders are bitrate- or QP-driven, not CRF."""
+    render = device or "/dev/dri/renderD128"
+    if name == "h264_vaapi":
+        return video.VideoEncoder(name, input_args=("-vaapi_device", render),
+                                  filters_suffix=("format=nv12", "hwupload"), quality_args=("-qp", "23"))
+    if name == "h264_qsv":
+        return video.VideoEncoder(name, input_args=("-init_hw_device", f"qsv=hw:{render}", "-filter_hw_device", "hw"),
+                                  filters_suffix=("format=nv12", "hwupload=extra_hw_frames=64"),
+                                  quality_args=("-global_quality", "23"))
+    if name in ("h264_v4l2m2m", "h264_rkmpp"):
+        return video.VideoEncoder(name, output_args=("-pix_fmt", "yuv420p"), quality_args=("-b:v", "6M"))
+    if name == "h264_nvenc":
+        return video.VideoEncoder(name, quality_args=("-cq", "23"))
+    return video.SOFTWARE_H264
+
+
 def hardware_encoder(services: Services) -> Callable[[], video.VideoEncoder]:
-    """The hardware layer's choice when it offers one (`video_encoder()` → VideoEncoder), else libx264."""
+    """The hardware layer's choice (its breaker skips encoders that keep failing), else libx264."""
 
     def choose() -> video.VideoEncoder:
         hardware = services.extras.get("hardware")
-        offer = getattr(hardware, "video_encoder", None)
-        encoder = offer() if callable(offer) else None
-        return encoder if isinstance(encoder, video.VideoEncoder) else video.SOFTWARE_H264
+        chosen = getattr(hardware, "chosen_encoder", None)
+        if not callable(chosen):
+            return video.SOFTWARE_H264
+        name, device = chosen()
+        return encoder_for(name, device)
 
     return choose
+
+
+def hardware_feedback(services: Services) -> Callable[[str, bool, str], None]:
+    def report(name: str, ok: bool, detail: str) -> None:
+        hardware = services.extras.get("hardware")
+        record = getattr(hardware, "encoder_result", None)
+        if callable(record):
+            record(name, ok, detail)
+
+    return report
 
 
 async def job_component(services: Services) -> AsyncIterator[None]:
@@ -106,6 +135,7 @@ async def job_component(services: Services) -> AsyncIterator[None]:
         concurrency=hardware_concurrency(services, default_concurrency(os.cpu_count())),
         encoder=hardware_encoder(services),
     )
+    system.handlers.encoder_feedback = hardware_feedback(services)
     services.extras["jobs"] = system
 
     def wake(owner_id: str, asset_id: str) -> None:
