@@ -46,7 +46,7 @@ class PoolSettings:
     # 10-bit AVIF takes ~570 MB in libheif + libaom) then fails as "too large" instead of pushing a 512 MB box
     # into the OOM killer. 768 MiB of address space keeps a worker under ~450 MB resident.
     address_space: int = 768 * 1024 * 1024
-    nice: int = 10
+    nice: int = 19  # background decoding yields the CPU to the API (uploads, browsing) at once
     startup_timeout: float = 60.0
 
 

@@ -447,7 +447,8 @@ class ExifTool:
         if self._process is not None and self._process.returncode is None:
             return
         self._process = await asyncio.create_subprocess_exec(
-            self.executable, "-stay_open", "True", "-@", "-",
+            # niced like the other background tools: the API must stay quick while metadata is read
+            "nice", "-n", "19", self.executable, "-stay_open", "True", "-@", "-",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

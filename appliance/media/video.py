@@ -142,7 +142,7 @@ def parse_probe(data: dict[str, Any]) -> VideoInfo:
     )
 
 
-async def run_tool(args: list[str], *, time_limit: float, nice: int = 10) -> bytes:
+async def run_tool(args: list[str], *, time_limit: float, nice: int = 19) -> bytes:
     """Run ffmpeg/ffprobe niced (as Immich does), killed after `time_limit` s; stdout, or ToolFailed."""
     process = await asyncio.create_subprocess_exec(
         "nice", "-n", str(nice), *args,

@@ -1,0 +1,146 @@
+"""API latency under background load: does a thumbnail backlog and a transcode slow the API down?
+
+One command:  .venv/bin/python bench/latency/run.py [--photos 40] [--requests 300]
+
+In one run, against a real `shoebox serve` (job queue, hardware governor and all):
+  1. idle: p50/p95 of GET /api/assets/{id}/thumbnail and POST /api/search/metadata;
+  2. loaded: the same while the server works through a backlog of 12 MP photos and a 1080p transcode;
+and the cost of probing the board and detecting encoders at start-up, with an empty and with a warm cache.
+Goal (issue 4): p95 under load at most 2x the idle p95; probing + detection at most 2 s, once per fingerprint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from tests.server_process import ServerProcess  # noqa: E402
+
+
+def make_photos(folder: Path, count: int) -> list[Path]:
+    import pyvips
+
+    folder.mkdir(parents=True, exist_ok=True)
+    base = pyvips.Image.xyz(4000, 3000)
+    paths = []
+    for n in range(count):
+        image = ((base[0] * (1 + n % 7) + base[1] * 2 + n * 13) % 256).bandjoin([base[1] % 256, (base[0] + n) % 256])
+        path = folder / f"photo-{n:03d}.jpg"
+        image.cast("uchar").jpegsave(str(path), Q=88)
+        paths.append(path)
+    return paths
+
+
+def make_video(path: Path) -> Path:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30:duration=20",
+                    "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", str(path)], check=True)
+    return path
+
+
+async def upload(session: aiohttp.ClientSession, url: str, key: str, path: Path) -> str:
+    with open(path, "rb") as handle:
+        form = aiohttp.FormData()
+        form.add_field("fileCreatedAt", "2024-01-01T00:00:00.000Z")
+        form.add_field("fileModifiedAt", "2024-01-01T00:00:00.000Z")
+        form.add_field("assetData", handle, filename=path.name)
+        async with session.post(f"{url}/api/assets", data=form, headers={"x-api-key": key}) as response:
+            body = await response.json()
+            if response.status not in (200, 201):
+                raise RuntimeError(body)
+            return str(body["id"])
+
+
+async def queue_depth(session: aiohttp.ClientSession, url: str, key: str) -> int:
+    async with session.get(f"{url}/api/jobs", headers={"x-api-key": key}) as response:
+        counts = await response.json()
+    return sum(q["jobCounts"]["active"] + q["jobCounts"]["waiting"] for q in counts.values())
+
+
+async def measure(session: aiohttp.ClientSession, url: str, key: str, ids: list[str], requests: int) -> dict[str, list[float]]:
+    timings: dict[str, list[float]] = {"thumbnail": [], "search": []}
+    for n in range(requests):
+        start = time.perf_counter()
+        async with session.get(f"{url}/api/assets/{ids[n % len(ids)]}/thumbnail", headers={"x-api-key": key}) as r:
+            await r.read()
+            assert r.status == 200, r.status
+        timings["thumbnail"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        async with session.post(f"{url}/api/search/metadata", json={"size": 100, "page": 1 + n % 2},
+                                headers={"x-api-key": key}) as r:
+            await r.read()
+        timings["search"].append(time.perf_counter() - start)
+        await asyncio.sleep(0.01)
+    return timings
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
+
+
+async def run(work: Path, photos: int, requests: int) -> None:
+    corpus = make_photos(work / "photos", photos)
+    warm = make_photos(work / "warm", 10)
+    video = make_video(work / "clip.webm")
+    server = ServerProcess(work / "data").start()
+    try:
+        _, key = server.sign_up_admin_with_key()
+        async with aiohttp.ClientSession() as session:
+            ids = [await upload(session, server.url, key, p) for p in warm]
+            while await queue_depth(session, server.url, key):
+                await asyncio.sleep(0.5)
+            idle = await measure(session, server.url, key, ids, requests)
+            uploads = [asyncio.create_task(upload(session, server.url, key, p)) for p in [video, *corpus]]
+            await asyncio.gather(*uploads)
+            depth_before = await queue_depth(session, server.url, key)
+            loaded = await measure(session, server.url, key, ids, requests)
+            depth_after = await queue_depth(session, server.url, key)
+        print(f"backlog while measuring: {depth_before} jobs at the start, {depth_after} at the end")
+        print(f"{'request':<28}{'idle p50':>10}{'idle p95':>10}{'load p50':>10}{'load p95':>10}{'p95 ratio':>11}")
+        for name, label in (("thumbnail", "GET /assets/{id}/thumbnail"), ("search", "POST /search/metadata")):
+            ratio = pct(loaded[name], 95) / pct(idle[name], 95)
+            print(f"{label:<28}{pct(idle[name], 50):>9.1f}ms{pct(idle[name], 95):>8.1f}ms"
+                  f"{pct(loaded[name], 50):>8.1f}ms{pct(loaded[name], 95):>8.1f}ms{ratio:>10.2f}x")
+    finally:
+        server.stop()
+
+
+def startup_cost(work: Path) -> None:
+    from appliance.hardware.encoders import detect_encoders_blocking
+    from appliance.hardware.probe import probe
+    from appliance.hardware.sysroot import Sysroot
+
+    cache = work / "encoders.json"
+    for label in ("empty cache", "warm cache"):
+        start = time.perf_counter()
+        info = probe(Sysroot(Path("/")))
+        detect_encoders_blocking(info, Sysroot(Path("/")), cache_path=cache)
+        print(f"probe + encoder detection, {label}: {time.perf_counter() - start:.2f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photos", type=int, default=40)
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="shoebox-latency-", dir="/var/tmp"))
+    try:
+        startup_cost(work)
+        asyncio.run(run(work, args.photos, args.requests))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
