@@ -68,7 +68,9 @@ async def queue_depth(session: aiohttp.ClientSession, url: str, key: str) -> int
     return sum(q["jobCounts"]["active"] + q["jobCounts"]["waiting"] for q in counts.values())
 
 
-async def measure(session: aiohttp.ClientSession, url: str, key: str, ids: list[str], requests: int) -> dict[str, list[float]]:
+async def measure(
+    session: aiohttp.ClientSession, url: str, key: str, ids: list[str], requests: int
+) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = {"thumbnail": [], "search": []}
     for n in range(requests):
         start = time.perf_counter()
