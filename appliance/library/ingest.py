@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import sqlite3
 import threading
 import unicodedata
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from appliance.ids import new_id, uuid7
 from appliance.media import mimetypes
 from appliance.storage.assets import AssetRepository
 from appliance.storage.db import Database
+from appliance.storage.errors import ConstraintViolation
 from appliance.storage.files import DiskFullError, MediaStore, StagedFile, StagingWriter
 from appliance.storage.jobs import enqueue
 from appliance.storage.records import AssetRecord, ExifRecord
@@ -328,7 +328,7 @@ class IngestService:
                 for pending in placed:
                     await self._insert(conn, pending, now)
                 await self.assets.add_intents_in(conn, intents, now)
-        except sqlite3.IntegrityError:
+        except ConstraintViolation:
             # someone else stored the same bytes meanwhile: sort it out one by one
             for pending in placed:
                 await self._commit_one(pending, now)
@@ -371,7 +371,7 @@ class IngestService:
         try:
             async with self.db.transaction() as conn:
                 await self._insert(conn, pending, now)
-        except sqlite3.IntegrityError as err:
+        except ConstraintViolation as err:
             # the same bytes won a race with us: ours is the duplicate
             await self._discard(*pending.paths)
             winner = await self.find_duplicate(pending.request.owner_id, pending.staged.sha1)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
@@ -24,6 +23,7 @@ from appliance.clock import Clock, iso
 from appliance.errors import BadRequest, Forbidden
 from appliance.ids import uuid7_millis
 from appliance.library.auth import AuthContext
+from appliance.storage.errors import Row as DbRow
 from appliance.storage.records import SessionRecord
 from appliance.storage.sync import FEEDS, PAGE, Feed, SyncRepository
 
@@ -216,7 +216,7 @@ def parse_ack(ack: str, width: int) -> tuple[str, ...]:
     return tuple(keys[:width])
 
 
-def _row_keys(row: sqlite3.Row, width: int) -> tuple[str, ...]:
+def _row_keys(row: DbRow, width: int) -> tuple[str, ...]:
     return tuple(str(row[f"_k{i}"]) for i in range(width))
 
 

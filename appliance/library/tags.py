@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from appliance.clock import Clock, iso
@@ -12,6 +11,7 @@ from appliance.library.access import UPDATE, AccessService
 from appliance.library.auth import AuthContext
 from appliance.storage.assets import AssetQuery
 from appliance.storage.db import Database
+from appliance.storage.errors import ConstraintViolation
 from appliance.storage.tags import TagRecord, TagRepository
 
 
@@ -118,7 +118,7 @@ class TagService:
         allowed = await self.access.asset_ids(context, asset_ids, UPDATE)
         try:
             return await self.tags.add_assets([(t, a) for t in tag_ids for a in asset_ids if a in allowed])
-        except sqlite3.IntegrityError as err:
+        except ConstraintViolation as err:
             raise BadRequest("Not found or no asset.update access") from err
 
     async def view_hook(self, views: list[Any]) -> None:
