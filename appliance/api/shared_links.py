@@ -17,27 +17,25 @@ from appliance.storage.sharing import SharedLinkRecord
 router = Router()
 
 
-class SharedLinkCreateDto(Dto):
+class SharedLinkOptions(Dto):
+    """What both creating and editing a link may set."""
+
+    description: str | None = None
+    password: str | None = None
+    slug: str | None = None
+    expiresAt: str | None = None
+    allowUpload: bool | None = None
+    allowDownload: bool | None = None
+    showMetadata: bool | None = None
+
+
+class SharedLinkCreateDto(SharedLinkOptions):
     type: Literal["ALBUM", "INDIVIDUAL"]
     albumId: str | None = None
     assetIds: list[str] | None = None
-    description: str | None = None
-    password: str | None = None
-    slug: str | None = None
-    expiresAt: str | None = None
-    allowUpload: bool | None = None
-    allowDownload: bool | None = None
-    showMetadata: bool | None = None
 
 
-class SharedLinkEditDto(Dto):
-    description: str | None = None
-    password: str | None = None
-    slug: str | None = None
-    expiresAt: str | None = None
-    allowUpload: bool | None = None
-    allowDownload: bool | None = None
-    showMetadata: bool | None = None
+class SharedLinkEditDto(SharedLinkOptions):
     changeExpiryTime: bool | None = None
 
 

@@ -49,7 +49,7 @@ class AlbumService:
         ids = [album.id for album in albums]
         stats = await self.albums.stats(ids)
         members = await self.albums.users(ids)
-        linked = await self._albums_with_links(ids)
+        linked = await self.albums.with_shared_links(ids)
         user_cache: dict[str, UserRecord | None] = {}
 
         async def user(user_id: str) -> UserRecord | None:
@@ -75,16 +75,6 @@ class AlbumService:
                 )
             )
         return views
-
-    async def _albums_with_links(self, ids: list[str]) -> set[str]:
-        has_table = await self.db.fetchval(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'shared_links'"
-        )
-        if not has_table or not ids:
-            return set()
-        marks = ", ".join("?" for _ in ids)
-        rows = await self.db.fetchall(f"SELECT DISTINCT album_id FROM shared_links WHERE album_id IN ({marks})", ids)
-        return {row[0] for row in rows}
 
     async def list_albums(self, context: AuthContext, *, asset_id: str | None, shared: bool | None) -> list[AlbumView]:
         albums = await self.albums.list_visible(context.user_id)
@@ -164,11 +154,7 @@ class AlbumService:
         now = iso(self.clock())
         members = (await self.albums.users([album_id]))[album_id]
         async with self.db.transaction() as conn:
-            for user_id in [context.user_id, *[m.user_id for m in members]]:
-                await conn.execute(
-                    "INSERT INTO album_audit (id, album_id, user_id, deleted_at) VALUES (?, ?, ?, ?)",
-                    (uuid7(), album_id, user_id, now),
-                )
+            await self.albums.audit_album_gone(conn, album_id, [context.user_id, *[m.user_id for m in members]], now)
             await self.albums.delete(conn, album_id)
 
     async def add_assets(self, context: AuthContext, album_id: str, ids: list[str]) -> list[dict[str, Any]]:
@@ -220,11 +206,7 @@ class AlbumService:
         if chosen:
             now = iso(self.clock())
             async with self.db.transaction() as conn:
-                for asset_id in chosen:
-                    await conn.execute(
-                        "INSERT INTO album_asset_audit (id, album_id, asset_id, deleted_at) VALUES (?, ?, ?, ?)",
-                        (uuid7(), album_id, asset_id, now),
-                    )
+                await self.albums.audit_assets_removed(conn, album_id, chosen, now)
                 await self.albums.remove_assets(conn, album_id, chosen)
                 album = await self.albums.get(album_id)
                 values: dict[str, Any] = {"updated_at": now, "update_id": uuid7()}
@@ -302,15 +284,9 @@ class AlbumService:
             raise BadRequest("Album not shared with user")
         now = iso(self.clock())
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO album_user_audit (id, album_id, user_id, deleted_at) VALUES (?, ?, ?, ?)",
-                (uuid7(), album_id, user_id, now),
-            )
+            await self.albums.audit_user_removed(conn, album_id, user_id, now)
             # the removed user no longer sees the album: their app drops it
-            await conn.execute(
-                "INSERT INTO album_audit (id, album_id, user_id, deleted_at) VALUES (?, ?, ?, ?)",
-                (uuid7(), album_id, user_id, now),
-            )
+            await self.albums.audit_album_gone(conn, album_id, [user_id], now)
             await self.albums.remove_user(conn, album_id, user_id)
 
     async def statistics(self, context: AuthContext) -> dict[str, int]:

@@ -218,17 +218,7 @@ class AssetService:
             files.extend((await self.assets.files(asset.id)).values())
         async with self.db.transaction() as conn:
             for asset in assets:
-                await conn.execute(
-                    "INSERT INTO asset_audit (id, asset_id, owner_id, deleted_at) VALUES (?, ?, ?, ?)",
-                    (uuid7(), asset.id, asset.owner_id, now),
-                )
-                async with conn.execute("SELECT album_id FROM album_assets WHERE asset_id = ?", (asset.id,)) as cur:
-                    album_ids = [row[0] for row in await cur.fetchall()]
-                # one audit row per album link, each with its own id (the id is the key)
-                await conn.executemany(
-                    "INSERT INTO album_asset_audit (id, album_id, asset_id, deleted_at) VALUES (?, ?, ?, ?)",
-                    [(uuid7(), album_id, asset.id, now) for album_id in album_ids],
-                )
+                await self.assets.audit_deleted(conn, asset, now)
                 await self.assets.delete(conn, asset.id)
                 await self.users.add_usage(conn, asset.owner_id, -asset.file_size)
         for path in dict.fromkeys(files):

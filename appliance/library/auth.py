@@ -144,9 +144,8 @@ class AuthService:
         )
         async with self.users.db.transaction() as conn:
             # re-check inside the writer lock: two racing sign-ups must not both succeed
-            async with conn.execute("SELECT 1 FROM users WHERE is_admin = 1") as cursor:
-                if await cursor.fetchone():
-                    raise BadRequest("The server already has an admin")
+            if await self.users.admin_exists_in(conn):
+                raise BadRequest("The server already has an admin")
             await self.users.insert(conn, user)
         return user
 

@@ -180,9 +180,7 @@ class IngestService:
         for path in orphans:
             log.warning("removing %s: its upload did not finish", path)
             await asyncio.to_thread(self.store.remove_blocking, path)
-        await self.assets.clear_intents(
-            [row[0] for row in await self.db.fetchall("SELECT path FROM upload_intents")]
-        )
+        await self.assets.clear_intents(await self.assets.all_intents())
 
     def check_free_space(self) -> None:
         if self.min_free_bytes and self.store.disk_usage().free < self.min_free_bytes:

@@ -37,7 +37,7 @@ class SearchService:
                 role = await self.asset_service.access.album_role(context, album_id)
                 if role is None:
                     raise BadRequest("Not found or no album.read access")
-            owner_ids = await self._album_owner_ids(album_ids)
+            owner_ids = await self.assets.owners_in_albums(album_ids)
         visibility = dto.get("visibility")
         trashed: bool | None = False
         if dto.get("withDeleted"):
@@ -75,15 +75,6 @@ class SearchService:
         for hook in self.query_hooks:
             await hook(context, dto, query)
         return query
-
-    async def _album_owner_ids(self, album_ids: list[str]) -> list[str]:
-        marks = ", ".join("?" for _ in album_ids)
-        rows = await self.assets.db.fetchall(
-            f"SELECT DISTINCT a.owner_id FROM album_assets aa JOIN assets a ON a.id = aa.asset_id"
-            f" WHERE aa.album_id IN ({marks})",
-            album_ids,
-        )
-        return [row[0] for row in rows]
 
     async def metadata(self, context: AuthContext, dto: dict[str, Any]) -> tuple[list[AssetView], int, str | None]:
         """(page of assets, total, next page as a string or None)."""

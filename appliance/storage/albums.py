@@ -7,6 +7,7 @@ from typing import Any
 
 import aiosqlite
 
+from appliance.ids import uuid7
 from appliance.storage.db import Database
 from appliance.storage.records import AlbumRecord, AlbumUserRecord, from_row
 
@@ -139,6 +140,36 @@ class AlbumRepository:
 
     async def remove_user(self, conn: aiosqlite.Connection, album_id: str, user_id: str) -> None:
         await conn.execute("DELETE FROM album_users WHERE album_id = ? AND user_id = ?", (album_id, user_id))
+
+    # --- delete history for the mobile sync stream (one row per event, each with its own UUIDv7) ----------
+    async def audit_album_gone(self, conn: aiosqlite.Connection, album_id: str, user_ids: Sequence[str],
+                               now: str) -> None:
+        """These users no longer see the album (deleted, or they were removed from it)."""
+        await conn.executemany(
+            "INSERT INTO album_audit (id, album_id, user_id, deleted_at) VALUES (?, ?, ?, ?)",
+            [(uuid7(), album_id, user_id, now) for user_id in user_ids],
+        )
+
+    async def audit_assets_removed(self, conn: aiosqlite.Connection, album_id: str, asset_ids: Sequence[str],
+                                   now: str) -> None:
+        await conn.executemany(
+            "INSERT INTO album_asset_audit (id, album_id, asset_id, deleted_at) VALUES (?, ?, ?, ?)",
+            [(uuid7(), album_id, asset_id, now) for asset_id in asset_ids],
+        )
+
+    async def audit_user_removed(self, conn: aiosqlite.Connection, album_id: str, user_id: str, now: str) -> None:
+        await conn.execute(
+            "INSERT INTO album_user_audit (id, album_id, user_id, deleted_at) VALUES (?, ?, ?, ?)",
+            (uuid7(), album_id, user_id, now),
+        )
+
+    async def with_shared_links(self, album_ids: Sequence[str]) -> set[str]:
+        if not album_ids:
+            return set()
+        rows = await self.db.fetchall(
+            f"SELECT DISTINCT album_id FROM shared_links WHERE album_id IN ({_marks(album_ids)})", list(album_ids)
+        )
+        return {row[0] for row in rows}
 
     async def first_asset(self, album_id: str) -> str | None:
         value = await self.db.fetchval(

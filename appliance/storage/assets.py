@@ -8,6 +8,7 @@ from typing import Any
 
 import aiosqlite
 
+from appliance.ids import uuid7
 from appliance.storage.db import Database
 from appliance.storage.records import AssetRecord, ExifRecord, from_row
 
@@ -240,6 +241,19 @@ class AssetRepository:
     async def delete(self, conn: aiosqlite.Connection, asset_id: str) -> None:
         await conn.execute("DELETE FROM assets WHERE id = ?", (asset_id,))
 
+    async def audit_deleted(self, conn: aiosqlite.Connection, asset: AssetRecord, now: str) -> None:
+        """Delete history for the sync stream: the asset, and each album link it had (one row each)."""
+        await conn.execute(
+            "INSERT INTO asset_audit (id, asset_id, owner_id, deleted_at) VALUES (?, ?, ?, ?)",
+            (uuid7(), asset.id, asset.owner_id, now),
+        )
+        async with conn.execute("SELECT album_id FROM album_assets WHERE asset_id = ?", (asset.id,)) as cursor:
+            album_ids = [row[0] for row in await cursor.fetchall()]
+        await conn.executemany(
+            "INSERT INTO album_asset_audit (id, album_id, asset_id, deleted_at) VALUES (?, ?, ?, ?)",
+            [(uuid7(), album_id, asset.id, now) for album_id in album_ids],
+        )
+
     async def files(self, asset_id: str) -> dict[str, str]:
         rows = await self.db.fetchall("SELECT kind, path FROM asset_files WHERE asset_id = ?", (asset_id,))
         return {row["kind"]: row["path"] for row in rows}
@@ -327,6 +341,19 @@ class AssetRepository:
         rows = await self.db.fetchall(
             "SELECT i.path FROM upload_intents i WHERE NOT EXISTS"
             " (SELECT 1 FROM assets a WHERE a.original_path = i.path OR a.sidecar_path = i.path)"
+        )
+        return [row[0] for row in rows]
+
+    async def all_intents(self) -> list[str]:
+        return [row[0] for row in await self.db.fetchall("SELECT path FROM upload_intents")]
+
+    async def owners_in_albums(self, album_ids: Sequence[str]) -> list[str]:
+        """Owners of the assets in these albums (members search them whoever owns them)."""
+        if not album_ids:
+            return []
+        sql, params = _in("aa.album_id", list(album_ids))
+        rows = await self.db.fetchall(
+            f"SELECT DISTINCT a.owner_id FROM album_assets aa JOIN assets a ON a.id = aa.asset_id WHERE {sql}", params
         )
         return [row[0] for row in rows]
 

@@ -52,6 +52,11 @@ class UserRepository:
         rows = await self.db.fetchall(f"SELECT * FROM users{where} ORDER BY created_at")
         return [from_row(UserRecord, row) for row in rows]
 
+    async def admin_exists_in(self, conn: aiosqlite.Connection) -> bool:
+        """The same question inside an open write transaction (so two racing sign-ups cannot both win)."""
+        async with conn.execute("SELECT 1 FROM users WHERE is_admin = 1") as cursor:
+            return await cursor.fetchone() is not None
+
     async def admin_exists(self) -> bool:
         return bool(await self.db.fetchval("SELECT EXISTS(SELECT 1 FROM users WHERE is_admin = 1)"))
 
