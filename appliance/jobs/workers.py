@@ -18,6 +18,7 @@ from typing import Any
 import psutil
 
 import appliance
+from appliance.media.background import background_prefix
 from appliance.media.errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMedia
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class WorkerPool:
         env.setdefault("MALLOC_ARENA_MAX", "2")  # glibc keeps freed pixel buffers per thread otherwise
         env.pop("VIPS_UNLIMITED", None)
         process = await asyncio.create_subprocess_exec(
-            "nice", "-n", str(self.settings.nice),
+            *background_prefix(self.settings.nice),
             sys.executable, "-m", "appliance.jobs.worker", str(self.settings.address_space),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from appliance.media.background import background_prefix
 from appliance.media.errors import ToolFailed
 
 log = logging.getLogger(__name__)
@@ -448,7 +449,7 @@ class ExifTool:
             return
         self._process = await asyncio.create_subprocess_exec(
             # niced like the other background tools: the API must stay quick while metadata is read
-            "nice", "-n", "19", self.executable, "-stay_open", "True", "-@", "-",
+            *background_prefix(19), self.executable, "-stay_open", "True", "-@", "-",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

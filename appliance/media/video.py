@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from appliance.media.background import background_prefix
 from appliance.media.errors import CorruptMedia, ToolFailed
 
 _ISO6709 = re.compile(r"^([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)")
@@ -145,7 +146,7 @@ def parse_probe(data: dict[str, Any]) -> VideoInfo:
 async def run_tool(args: list[str], *, time_limit: float, nice: int = 19) -> bytes:
     """Run ffmpeg/ffprobe niced (as Immich does), killed after `time_limit` s; stdout, or ToolFailed."""
     process = await asyncio.create_subprocess_exec(
-        "nice", "-n", str(nice), *args,
+        *background_prefix(nice), *args,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
