@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from appliance.api import dto
 from appliance.api.common import Dto, RequestValidationError, as_json, auth, body, query, services, uuid_param
+from appliance.api.multipart import MultipartStream, boundary_of
 from appliance.api.routing import Router
 from appliance.clock import parse_iso
 from appliance.errors import BadRequest, PayloadTooLarge
@@ -26,7 +27,6 @@ router = Router()
 
 Visibility = Literal["archive", "timeline", "hidden", "locked"]
 FIELD_LIMIT = 64 * 1024
-PART_CHUNK = 1024 * 1024
 FILE_CACHE = "private, max-age=86400, no-transform"
 
 
@@ -89,18 +89,8 @@ def _uuids(ids: list[str], name: str = "ids") -> list[str]:
 
 
 # --- upload ------------------------------------------------------------------------------------
-async def _read_field(part: BodyPartReader) -> str:
-    data = bytearray()
-    while chunk := await part.read_chunk(8192):
-        data += chunk
-        if len(data) > FIELD_LIMIT:
-            raise BadRequest(f"Field {part.name} is too large")
-    return data.decode("utf-8", errors="replace")
-
-
-async def _stream_file(part: BodyPartReader, sink: UploadSink) -> StagedFile:
-    while chunk := await part.read_chunk(PART_CHUNK):
-        await sink.write(chunk)
+async def _stream_file(stream: MultipartStream, sink: UploadSink) -> StagedFile:
+    await stream.stream_file(sink.write)
     return await sink.finish()
 
 
@@ -179,11 +169,11 @@ async def upload_asset(request: web.Request) -> web.Response:
     part_names: dict[str, str] = {}
     sink: UploadSink | None = None
     try:
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
+        stream = MultipartStream(request.content, boundary_of(request.headers.get("Content-Type", "")))
+        while (part := await stream.next_part()) is not None:
+            if part.headers.get("Content-Type", "").lower().startswith("multipart/"):
                 raise BadRequest("Nested multipart bodies are not supported")
-            name = part.name or ""
+            name = part.name
             if name in ("assetData", "sidecarData"):
                 if name in staged:
                     raise BadRequest(f"{name} was sent twice")
@@ -191,10 +181,10 @@ async def upload_asset(request: web.Request) -> web.Response:
                 if name == "assetData" and part.filename:
                     svc.ingest.validate_filename(fields.get("filename") or part.filename)
                 sink = await svc.ingest.open_sink()
-                staged[name] = await _stream_file(part, sink)
+                staged[name] = await _stream_file(stream, sink)
                 sink = None
             else:
-                fields[name] = await _read_field(part)
+                fields[name] = (await stream.read_field(name, FIELD_LIMIT)).decode("utf-8", errors="replace")
     except BaseException:
         if sink is not None:
             await sink.abort()

@@ -99,18 +99,20 @@ def clean_filename(name: str) -> str:
 class UploadSink:
     """Receives one file's bytes from the network, writing and hashing in a worker thread.
 
-    Writes overlap with reading the next chunk: at most one write is in flight at a time.
+    Chunks (bytes or views into the network's buffers, never copied here) are gathered to about
+    `COPY_CHUNK` and handed to the thread as one batch; writes overlap with reading the next batch, and at
+    most one write is in flight at a time, so memory stays flat whatever the file's size.
     """
 
     def __init__(self, writer: StagingWriter, max_bytes: int) -> None:
         self._writer = writer
         self._max = max_bytes
         self._pending: asyncio.Future[None] | None = None
-        self._chunks: list[bytes] = []
+        self._chunks: list[bytes | memoryview] = []
         self._buffered = 0
         self.received = 0
 
-    async def write(self, chunk: bytes) -> None:
+    async def write(self, chunk: bytes | memoryview) -> None:
         self.received += len(chunk)
         if self.received > self._max:
             raise BadRequest("File too large")
@@ -127,9 +129,8 @@ class UploadSink:
             await self._pending
             self._pending = None
         if self._chunks:
-            data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
-            self._chunks, self._buffered = [], 0
-            self._pending = asyncio.ensure_future(asyncio.to_thread(self._writer.write_blocking, data))
+            batch, self._chunks, self._buffered = self._chunks, [], 0
+            self._pending = asyncio.ensure_future(asyncio.to_thread(self._writer.write_many_blocking, batch))
 
     async def finish(self) -> StagedFile:
         try:

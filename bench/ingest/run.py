@@ -4,15 +4,19 @@ One command:  .venv/bin/python bench/ingest/run.py [--gigabytes 1.0] [--workdir 
 
 It builds a corpus (the shared test photos plus generated large files), then in one run times:
   1. cp -r corpus + sync                      (the disk's own ceiling)
-  2. a fast client: parallel streamed uploads (aiohttp, 4 at a time)
-  3. the real Immich CLI 3.2.2 (immich upload --recursive)
+  2. a fast client: 4 parallel keep-alive uploads, the file bytes sent with sendfile (the goal's client: like
+     a client on another machine, it leaves this machine's cores to the server)
+  3. the same uploads through aiohttp's client (a Python client that competes with the server for the CPU)
+  4. the real Immich CLI 3.2.2 (immich upload --recursive)
 and reports throughput, ratios, start-up time to the first pong, idle RSS and peak RSS while uploading.
+Each server case checks afterwards that every distinct file became an asset.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import shutil
 import subprocess
@@ -20,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import aiohttp
@@ -28,15 +33,17 @@ import psutil
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from tests.conftest import TEST_ASSETS as SHARED_PHOTOS  # noqa: E402  (also found from a git worktree)
 from tests.server_process import ServerProcess  # noqa: E402
 
-SHARED_PHOTOS = REPO.parent / "shared" / "testdata" / "immich-test-assets"
 NODE_MODULES = REPO / ".tools" / "node" / "node_modules"
 GIGABIT = 125_000_000  # bytes per second
 
 
 def build_corpus(root: Path, total_bytes: int) -> tuple[list[Path], int]:
     root.mkdir(parents=True, exist_ok=True)
+    if not SHARED_PHOTOS.is_dir():
+        raise SystemExit(f"the shared test photos are missing at {SHARED_PHOTOS}")
     files: list[Path] = []
     for photo in SHARED_PHOTOS.rglob("*"):
         if photo.is_file() and photo.suffix.lower() not in {".md"}:
@@ -90,7 +97,61 @@ class RssSampler(threading.Thread):
             time.sleep(0.05)
 
 
+def _multipart_head(boundary: str, path: Path) -> bytes:
+    fields = {"fileCreatedAt": "2024-01-01T00:00:00.000Z", "fileModifiedAt": "2024-01-01T00:00:00.000Z"}
+    head = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+                   for name, value in fields.items())
+    head += (f'--{boundary}\r\nContent-Disposition: form-data; name="assetData"; filename="{path.name}"\r\n'
+             "Content-Type: application/octet-stream\r\n\r\n")
+    return head.encode()
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    status = int((await reader.readline()).split()[1])
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value)
+        elif name.strip().lower() == "transfer-encoding":
+            raise RuntimeError("chunked responses are not expected here")
+    return status, await reader.readexactly(length)
+
+
 async def fast_client(url: str, key: str, files: list[Path], parallel: int = 4) -> None:
+    """What a fast client on another machine looks like to the server: parallel keep-alive connections,
+    the same multipart body the CLI sends, the file's bytes handed to the kernel with sendfile. It leaves
+    the server (which shares this machine's cores with it) almost all the CPU, as a remote client would."""
+    host, port = url.rsplit("//", 1)[1].rsplit(":", 1)
+    queue = list(files)
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        loop = asyncio.get_running_loop()
+        try:
+            while queue:
+                path = queue.pop(0)
+                boundary = f"----shoebox{uuid.uuid4().hex}"
+                head = _multipart_head(boundary, path)
+                tail = f"\r\n--{boundary}--\r\n".encode()
+                length = len(head) + path.stat().st_size + len(tail)
+                writer.write(f"POST /api/assets HTTP/1.1\r\nHost: {host}:{port}\r\nx-api-key: {key}\r\n"
+                             f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                             f"Content-Length: {length}\r\n\r\n".encode() + head)
+                with open(path, "rb") as handle:
+                    await loop.sendfile(writer.transport, handle)
+                writer.write(tail)
+                status, body = await _read_response(reader)
+                if status not in (200, 201):
+                    raise RuntimeError(f"{path.name}: {status} {body[:300]!r}")
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(parallel)))
+
+
+async def aiohttp_client(url: str, key: str, files: list[Path], parallel: int = 4) -> None:
+    """The same uploads through aiohttp's client (FormData): a Python client that costs this machine's CPU."""
     queue: asyncio.Queue[Path] = asyncio.Queue()
     for path in files:
         queue.put_nowait(path)
@@ -121,6 +182,17 @@ def start_server(data_dir: Path) -> tuple[ServerProcess, float, int]:
     return server, startup, idle
 
 
+def _check_stored(server: ServerProcess, key: str, files: list[Path]) -> None:
+    """Every distinct file became an asset: a server that dropped bytes would not be measured as fast."""
+    distinct = set()
+    for path in files:
+        with open(path, "rb") as handle:
+            distinct.add(hashlib.file_digest(handle, "sha1").digest())
+    status, stats = server.request("GET", "/api/assets/statistics", headers={"x-api-key": key})
+    if status != 200 or stats["total"] != len(distinct):
+        raise RuntimeError(f"expected {len(distinct)} assets after the upload, the server has {stats}")
+
+
 def run_server_case(name: str, work: Path, corpus: Path, files: list[Path], size: int) -> dict[str, float]:
     data_dir = work / f"data-{name}"
     server, startup, idle = start_server(data_dir)
@@ -133,6 +205,8 @@ def run_server_case(name: str, work: Path, corpus: Path, files: list[Path], size
         start = time.perf_counter()
         if name == "fast client":
             asyncio.run(fast_client(server.url, key, files))
+        elif name == "aiohttp client":
+            asyncio.run(aiohttp_client(server.url, key, files))
         else:
             env = {**os.environ, "IMMICH_CONFIG_DIR": str(work / "cli-config")}
             node = str(NODE_MODULES / ".bin" / "node")
@@ -146,6 +220,7 @@ def run_server_case(name: str, work: Path, corpus: Path, files: list[Path], size
         elapsed = time.perf_counter() - start
         sampler.stop.set()
         sampler.join()
+        _check_stored(server, key, files)
         return {"seconds": elapsed, "mbps": size / elapsed / 1e6, "startup": startup, "idle_rss": idle / 1e6,
                 "peak_rss": sampler.peak / 1e6}
     finally:
@@ -158,6 +233,7 @@ def main() -> None:
     parser.add_argument("--gigabytes", type=float, default=1.0)
     parser.add_argument("--workdir", default=None, help="folder on the disk to measure (default: a temp dir)")
     parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument("--skip-aiohttp", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="shoebox-bench-", dir=args.workdir))
     try:
@@ -168,7 +244,10 @@ def main() -> None:
         shutil.rmtree(work / "cp-copy")
         cp_mbps = size / cp_seconds / 1e6
         rows = [("cp -r + sync", cp_seconds, cp_mbps, None)]
+        load = os.getloadavg()[0]
         results = {"fast client": run_server_case("fast client", work, corpus, files, size)}
+        if not args.skip_aiohttp:
+            results["aiohttp client"] = run_server_case("aiohttp client", work, corpus, files, size)
         if not args.skip_cli:
             results["immich CLI 3.2.2"] = run_server_case("cli", work, corpus, files, size)
         print()
@@ -180,8 +259,14 @@ def main() -> None:
                   f"{result['mbps'] * 1e6 / GIGABIT:>11.1f}")
         print()
         for name, result in results.items():
-            print(f"{name}: start to first pong {result['startup']:.2f} s, idle RSS {result['idle_rss']:.0f} MB, "
+            print(f"{name}: start to first pong {result['startup']:.2f} s, idle RSS {result['idle_rss']:.1f} MB, "
                   f"peak RSS while uploading {result['peak_rss']:.0f} MB")
+        fast = results["fast client"]
+        print(f"\ngoal (fast client): >= 0.35x cp+sync: {fast['mbps'] / cp_mbps:.2f}x; >= 4x gigabit: "
+              f"{fast['mbps'] * 1e6 / GIGABIT:.1f}x; idle RSS <= 60 MB: {fast['idle_rss']:.1f} MB; "
+              f"start to first pong <= 1 s: {fast['startup']:.2f} s")
+        print(f"load average (1 min) before / after the server cases: {load:.2f} / {os.getloadavg()[0]:.2f} "
+              f"on {os.cpu_count()} cores")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
