@@ -43,6 +43,9 @@ def setup_logging(level: str) -> None:
 
 
 def serve_from_args(args: argparse.Namespace) -> int:
+    from appliance.system.memory import limit_arenas
+
+    limit_arenas()  # before any thread starts
     settings = settings_from_args(args)
     setup_logging(settings.log_level)
     with contextlib.suppress(KeyboardInterrupt):
@@ -190,6 +193,17 @@ async def report_status(services: Services, notifier: Notifier, every: float = 3
         await asyncio.sleep(every)
 
 
+async def trim_memory(every: float = 60.0) -> None:
+    """Hand the heap's free pages back to the kernel: once start-up's garbage is gone, then now and then,
+    so a burst of requests does not leave the box's RSS high for good."""
+    from appliance.system.memory import trim_heap
+
+    await asyncio.sleep(0.2)  # the background parts' own start-up first
+    while True:
+        trim_heap()
+        await asyncio.sleep(every)
+
+
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Migrations and the HTTP bind first, then READY=1; the watchdog pings from this event loop."""
     notifier = Notifier()
@@ -202,7 +216,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     await site.start()
     log.info("Shoebox listening on http://%s:%d (data in %s)", settings.host, settings.port, settings.data_dir)
     notifier.ready(status=status_line(services))
-    background = [asyncio.create_task(report_status(services, notifier))]
+    background = [asyncio.create_task(report_status(services, notifier)), asyncio.create_task(trim_memory())]
     interval = watchdog_interval_from_env()
     if interval:
         background.append(asyncio.create_task(run_watchdog(notifier, interval)))

@@ -10,9 +10,8 @@ connection first gets `on_server_version`.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import socketio
 from aiohttp import web
 
 from appliance.api import dto
@@ -21,18 +20,62 @@ from appliance.errors import ShoeboxError
 from appliance.library import events
 from appliance.services import Services
 
+if TYPE_CHECKING:
+    import socketio
+
 log = logging.getLogger(__name__)
 
 SOCKET_PATH = "/api/socket.io"
-REALTIME: web.AppKey[socketio.AsyncServer] = web.AppKey("realtime", socketio.AsyncServer)
 
 
-def attach_realtime(app: web.Application, services: Services) -> socketio.AsyncServer:
-    """Mount socket.io on the app and forward the services' asset events to connected clients."""
+class Realtime:
+    """The socket.io server, made when the first client knocks: python-socketio and engine.io (about 60
+    modules, 1.5 MB and tens of milliseconds of start-up) stay unloaded on a box no phone is watching.
+    Until then no one can be in a room, so there is nothing to forward."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.sio: socketio.AsyncServer | None = None
+
+    def server(self) -> socketio.AsyncServer:
+        if self.sio is None:
+            self.sio = _make_server(self.services)
+        return self.sio
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        response: web.StreamResponse = await self.server().eio.handle_request(request)
+        return response
+
+    async def close(self, _: web.Application) -> None:
+        # on_shutdown runs before aiohttp waits for open handlers: without this, every connected phone's
+        # websocket would hold shutdown until its timeout
+        if self.sio is None:
+            return
+        if self.sio.eio.sockets:  # engine.io's disconnect(sid=None) closes every client, but fails on none
+            await self.sio.eio.disconnect()
+        await self.sio.shutdown()
+
+
+REALTIME: web.AppKey[Realtime] = web.AppKey("realtime", Realtime)
+
+
+def attach_realtime(app: web.Application, services: Services) -> Realtime:
+    """Mount socket.io on the app (the routes engine.io's `attach` would add) and forward the services'
+    asset events to connected clients once there can be any."""
+    realtime = Realtime(services)
+    path = SOCKET_PATH + "/"
+    for method in ("GET", "POST", "OPTIONS"):
+        app.router.add_route(method, path, realtime.handle)
+    app[REALTIME] = realtime
+    app.on_shutdown.append(realtime.close)
+    return realtime
+
+
+def _make_server(services: Services) -> socketio.AsyncServer:
+    import socketio
+
     # default origin check (same host only): a foreign web page must not ride on the user's cookie
     sio = socketio.AsyncServer(async_mode="aiohttp", logger=False, engineio_logger=False)
-    sio.attach(app, socketio_path=SOCKET_PATH)
-    app[REALTIME] = sio
 
     @sio.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
@@ -51,15 +94,6 @@ def attach_realtime(app: web.Application, services: Services) -> socketio.AsyncS
         return True
 
     services.events.subscribe(lambda event: _forward(sio, services, event))
-
-    async def close_connections(_: web.Application) -> None:
-        # on_shutdown runs before aiohttp waits for open handlers: without this, every connected phone's
-        # websocket would hold shutdown until its timeout
-        if sio.eio.sockets:  # engine.io's disconnect(sid=None) closes every client, but fails on none
-            await sio.eio.disconnect()
-        await sio.shutdown()
-
-    app.on_shutdown.append(close_connections)
     return sio
 
 

@@ -15,8 +15,6 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-import psutil
-
 import appliance
 from appliance.media.background import background_prefix
 from appliance.media.errors import CorruptMedia, MediaError, MediaTooLarge, UnsupportedMedia
@@ -61,6 +59,8 @@ class _Worker:
         return self.process.returncode is None
 
     def rss(self) -> int:
+        import psutil  # here, not at the top: an idle server has no use for it (about 1 MB resident)
+
         try:
             return int(psutil.Process(self.process.pid).memory_info().rss)
         except psutil.Error:
