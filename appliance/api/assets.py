@@ -27,6 +27,7 @@ router = Router()
 
 Visibility = Literal["archive", "timeline", "hidden", "locked"]
 FIELD_LIMIT = 64 * 1024
+UPLOAD_READ_SIZE = 1024 * 1024
 FILE_CACHE = "private, max-age=86400, no-transform"
 
 
@@ -89,6 +90,16 @@ def _uuids(ids: list[str], name: str = "ids") -> list[str]:
 
 
 # --- upload ------------------------------------------------------------------------------------
+def _widen_socket_reads(request: web.Request) -> None:
+    """Let each socket read on this connection take up to `UPLOAD_READ_SIZE` instead of asyncio's 256 KiB:
+    a quarter of the reads, parser calls and hand-offs per uploaded byte, for the one thread that runs
+    every request (measured: about a quarter less of its CPU per GB). `max_size` is an attribute of
+    asyncio's selector transport; other transports do not have it and keep their own size."""
+    transport = request.transport
+    if transport is not None and isinstance(getattr(transport, "max_size", None), int):
+        transport.max_size = max(transport.max_size, UPLOAD_READ_SIZE)  # type: ignore[attr-defined]
+
+
 async def _stream_file(stream: MultipartStream, sink: UploadSink) -> StagedFile:
     await stream.stream_file(sink.write)
     return await sink.finish()
@@ -164,6 +175,7 @@ async def upload_asset(request: web.Request) -> web.Response:
 
     if not (request.content_type or "").startswith("multipart/"):
         raise BadRequest("Expected a multipart/form-data body")
+    _widen_socket_reads(request)
     fields: dict[str, str] = {}
     staged: dict[str, StagedFile] = {}
     part_names: dict[str, str] = {}
