@@ -8,7 +8,8 @@ It builds a corpus (the shared test photos plus generated large files), then in 
      a client on another machine, it leaves this machine's cores to the server)
   3. the same uploads through aiohttp's client (a Python client that competes with the server for the CPU)
   4. the real Immich CLI 3.2.2 (immich upload --recursive)
-and reports throughput, ratios, start-up time to the first pong, idle RSS and peak RSS while uploading.
+and reports throughput, ratios, the server process's CPU seconds per GB (steadier than MB/s on a shared
+machine), start-up time to the first pong, idle RSS and peak RSS while uploading.
 Each server case checks afterwards that every distinct file became an asset.
 """
 
@@ -202,6 +203,7 @@ def run_server_case(name: str, work: Path, corpus: Path, files: list[Path], size
         sampler = RssSampler(server.process.pid)
         sampler.start()
         subprocess.run(["sync"], check=True)
+        cpu_before = sum(psutil.Process(server.process.pid).cpu_times()[:2])
         start = time.perf_counter()
         if name == "fast client":
             asyncio.run(fast_client(server.url, key, files))
@@ -218,11 +220,12 @@ def run_server_case(name: str, work: Path, corpus: Path, files: list[Path], size
                 raise RuntimeError(result.stdout + result.stderr)
         subprocess.run(["sync"], check=True)
         elapsed = time.perf_counter() - start
+        cpu = sum(psutil.Process(server.process.pid).cpu_times()[:2]) - cpu_before
         sampler.stop.set()
         sampler.join()
         _check_stored(server, key, files)
         return {"seconds": elapsed, "mbps": size / elapsed / 1e6, "startup": startup, "idle_rss": idle / 1e6,
-                "peak_rss": sampler.peak / 1e6}
+                "peak_rss": sampler.peak / 1e6, "cpu_per_gb": cpu / (size / 1e9)}
     finally:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -251,12 +254,12 @@ def main() -> None:
         if not args.skip_cli:
             results["immich CLI 3.2.2"] = run_server_case("cli", work, corpus, files, size)
         print()
-        print(f"{'case':<22}{'seconds':>9}{'MB/s':>9}{'vs cp':>8}{'x gigabit':>11}")
+        print(f"{'case':<22}{'seconds':>9}{'MB/s':>9}{'vs cp':>8}{'x gigabit':>11}{'server CPU s/GB':>17}")
         for name, seconds, mbps, _ in rows:
             print(f"{name:<22}{seconds:>9.2f}{mbps:>9.0f}{1.0:>8.2f}{mbps * 1e6 / GIGABIT:>11.1f}")
         for name, result in results.items():
             print(f"{name:<22}{result['seconds']:>9.2f}{result['mbps']:>9.0f}{result['mbps'] / cp_mbps:>8.2f}"
-                  f"{result['mbps'] * 1e6 / GIGABIT:>11.1f}")
+                  f"{result['mbps'] * 1e6 / GIGABIT:>11.1f}{result['cpu_per_gb']:>17.2f}")
         print()
         for name, result in results.items():
             print(f"{name}: start to first pong {result['startup']:.2f} s, idle RSS {result['idle_rss']:.1f} MB, "
