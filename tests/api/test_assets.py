@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from pathlib import Path
+from typing import Any
 
 from aiohttp.test_utils import TestClient
 
@@ -200,3 +201,43 @@ async def test_nothing_is_left_in_staging_after_uploads(client: TestClient, alic
     await upload(client, alice, b"not an image", "notes.txt")
     staging: Path = services.settings.data_dir / "upload-tmp"
     assert list(staging.iterdir()) == []
+
+
+async def _raw_upload(client: TestClient, caller: Caller, body: bytes, boundary: str) -> tuple[int, dict[str, Any]]:
+    response = await client.post("/api/assets", data=body, headers={
+        **caller.headers, "Content-Type": f'multipart/form-data; boundary="{boundary}"'})
+    return response.status, await response.json()
+
+
+async def test_raw_multipart_as_node_sends_it_keeps_utf8_names_and_late_fields(client: TestClient,
+                                                                              alice: Caller) -> None:
+    """A UTF-8 filename in the part header, the file before the date fields, a preamble and an epilogue."""
+    boundary = "----formdata-undici-0123456789"
+    data = jpeg_bytes(77)
+    body = (b"preamble\r\n"
+            + f'--{boundary}\r\nContent-Disposition: form-data; name="assetData"; filename="Ürlaub 日本.jpg"\r\n'
+              "Content-Type: image/jpeg\r\n\r\n".encode()
+            + data + b"\r\n"
+            + "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+                      for name, value in [("deviceAssetId", "raw-1"), ("deviceId", "cli"),
+                                          ("fileCreatedAt", "2024-05-01T10:00:00.000Z"),
+                                          ("fileModifiedAt", "2024-05-01T10:00:00.000Z")]).encode()
+            + f"--{boundary}--\r\nepilogue".encode())
+    status, created = await _raw_upload(client, alice, body, boundary)
+    assert status == 201, created
+    asset = await (await client.get(f"/api/assets/{created['id']}", headers=alice.headers)).json()
+    assert asset["originalFileName"] == "Ürlaub 日本.jpg"
+    assert asset["fileCreatedAt"].startswith("2024-05-01T10:00:00")
+    original = await client.get(f"/api/assets/{created['id']}/original", headers=alice.headers)
+    assert await original.read() == data
+
+
+async def test_a_malformed_multipart_body_is_400_and_leaves_nothing(client: TestClient, alice: Caller,
+                                                                   services: Services) -> None:
+    boundary = "xyz"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="assetData"; filename="a.jpg"\r\n\r\n'.encode()
+            + jpeg_bytes(78))  # never closed
+    status, error = await _raw_upload(client, alice, body, boundary)
+    assert status == 400 and error["message"] == "Unexpected end of the multipart body"
+    assert list((services.settings.data_dir / "upload-tmp").iterdir()) == []
+    assert (await client.get("/api/server/ping")).status == 200
