@@ -20,7 +20,7 @@ from appliance.library.ingest import IngestService
 from appliance.library.memories import MemoryService
 from appliance.library.metadata import AssetMetadataService
 from appliance.library.partners import PartnerService
-from appliance.library.places import PlacesService
+from appliance.library.places import PlacesService, build_in_background_process
 from appliance.library.search import SearchService
 from appliance.library.server import ServerService
 from appliance.library.settings import ApplianceSettingsService
@@ -144,7 +144,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
         events=events,
         metadata=AssetMetadataService(MetadataRepository(db), access, clock),
         sync=SyncService(SyncRepository(db), clock),
-        places=PlacesService(PlacesRepository(settings.places_cache_dir)),
+        places=PlacesService(PlacesRepository(settings.places_cache_dir, build=build_in_background_process)),
     )
     services.extras["appliance_settings"] = ApplianceSettingsService(SystemMetadataRepository(db), user_repo, clock)
     return services

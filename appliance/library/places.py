@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
+import appliance
+from appliance.media.background import background_prefix
 from appliance.storage.places import Place, PlacesRepository
 
-__all__ = ["CITY_RADIUS_KM", "COUNTRY_FALLBACK_KM", "Location", "Place", "PlacesService", "valid_coordinates"]
+__all__ = [
+    "CITY_RADIUS_KM", "COUNTRY_FALLBACK_KM", "Location", "Place", "PlacesService", "build_in_background_process",
+    "valid_coordinates",
+]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +51,20 @@ def valid_coordinates(latitude: float | None, longitude: float | None) -> bool:
         return False
     # (0, 0) is what cameras write when they have no fix; Immich treats it as "no location" too
     return -90 <= latitude <= 90 and -180 <= longitude <= 180 and (latitude, longitude) != (0.0, 0.0)
+
+
+def build_in_background_process(target: Path) -> None:
+    """Build the place database in a child process at background priority: parsing 150,000 places in the
+    server would hold its interpreter lock for seconds (a minute on a Pi Zero 2 W) on the first start."""
+    root = str(Path(appliance.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run(
+        [*background_prefix(), sys.executable, "-m", "appliance.storage.places", str(target)],
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=1800,
+    )
+    if result.returncode != 0:
+        tail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+        raise RuntimeError(f"building the place database failed: {' '.join(tail)}")
 
 
 class PlacesService:

@@ -20,9 +20,10 @@ import logging
 import math
 import os
 import sqlite3
+import sys
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -131,8 +132,9 @@ def build_blocking(target: Path) -> None:
 class PlacesRepository:
     """Nearest place and place-name search over the bundled data. `open()` builds the file on first use."""
 
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(self, cache_dir: Path, *, build: Callable[[Path], None] = build_blocking) -> None:
         self.cache_dir = cache_dir
+        self.build = build  # how the file gets built: in this thread, or (the server) in a child process
         self._conn: sqlite3.Connection | None = None
         self._opening = asyncio.Lock()
         self._using = threading.Lock()  # one sqlite3 connection, used from worker threads one at a time
@@ -153,7 +155,7 @@ class PlacesRepository:
         for attempt in range(2):
             if not path.exists():
                 log.info("building the place database %s", path.name)
-                build_blocking(path)
+                self.build(path)
                 self._remove_stale(path)
             try:
                 conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
@@ -243,3 +245,7 @@ def _longitude_ranges(low: float, high: float) -> list[tuple[float, float]]:
     if high > 180:
         return [(low, 180.0), (-180.0, high - 360)]
     return [(low, high)]
+
+
+if __name__ == "__main__":  # python -m appliance.storage.places TARGET: what the server's child process runs
+    build_blocking(Path(sys.argv[1]))
