@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ from appliance.jobs.workers import PoolSettings, WorkerPool
 from appliance.library.ingest import IngestService
 from appliance.library.places import PlacesService
 from appliance.media import video
+from appliance.media.background import background_prefix
 from appliance.media.metadata import ExifTool
 from appliance.storage.db import Database
 
@@ -65,6 +67,7 @@ class JobSystem:
         self.service = JobService(db, self.runner, clock=clock)
 
     async def start(self) -> None:
+        await asyncio.to_thread(background_prefix)  # tries chrt/ionice once, off the event loop
         await self.pool.start()
         await self.runner.start()
 
