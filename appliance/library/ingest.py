@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 COPY_CHUNK = 1024 * 1024
 GROUP_MAX = 64  # assets committed in one transaction at most
+WRITE_BEHIND = 16 * 1024 * 1024  # batch staging hands written bytes to the disk every this many
 
 
 @dataclass
@@ -81,10 +82,21 @@ class _Pending:
     def paths(self) -> list[str]:
         return [p for p in (self.record.original_path, self.record.sidecar_path) if p]
 
+    @property
+    def durable(self) -> bool:
+        """Were the staged bytes fsynced? (Batch imports stage without, and the committer syncs once.)"""
+        sidecar = self.request.sidecar
+        return self.staged.durable and (sidecar is None or sidecar.durable)
+
     def cleanup_blocking(self) -> None:
         for leftover in (self.staged.path, self.request.sidecar.path if self.request.sidecar else None):
             if leftover is not None:
                 leftover.unlink(missing_ok=True)
+
+
+def _cleanup_all_blocking(group: list[_Pending]) -> None:
+    for pending in group:
+        pending.cleanup_blocking()
 
 
 def clean_filename(name: str) -> str:
@@ -299,13 +311,15 @@ class IngestService:
                 if isinstance(err, asyncio.CancelledError):
                     raise
             finally:
+                await asyncio.to_thread(_cleanup_all_blocking, group)
                 for pending in group:
-                    await asyncio.to_thread(pending.cleanup_blocking)
                     if pending.future.done() and not pending.future.cancelled():
                         pending.future.exception()  # retrieved: a caller that left must not warn
             group = following
 
     async def _place_group(self, group: list[_Pending]) -> list[_Pending]:
+        if not all(pending.durable for pending in group):
+            return await self._place_batch(group)
         placed: list[_Pending] = []
         for pending in group:
             try:
@@ -339,6 +353,40 @@ class IngestService:
         for pending in placed:
             pending.future.set_result(IngestResult(pending.record.id, "created"))
         return True
+
+    async def _place_batch(self, group: list[_Pending]) -> list[_Pending]:
+        """Group durability for files staged without fsync: one sync makes all their bytes durable, then
+        they are moved into the library, and a second sync makes the new names durable, before the
+        transaction that makes them assets. A failed sync fails the whole group (nothing is placed)."""
+        await asyncio.to_thread(self.store.sync_blocking)
+        outcomes = await asyncio.to_thread(self._place_all_blocking, group)
+        placed: list[_Pending] = []
+        for pending, error in zip(group, outcomes, strict=True):
+            if error is None:
+                placed.append(pending)
+            else:
+                await self._discard(*pending.paths)
+                pending.future.set_exception(error)
+        if placed:
+            try:
+                await asyncio.to_thread(self.store.sync_blocking)
+            except BaseException:
+                await asyncio.shield(self._discard(*[path for p in placed for path in p.paths]))
+                raise
+        return placed
+
+    def _place_all_blocking(self, group: list[_Pending]) -> list[Exception | None]:
+        outcomes: list[Exception | None] = []
+        for pending in group:
+            try:
+                mtime = pending.request.file_modified_at.timestamp()
+                self.store.place_blocking(pending.staged.path, pending.record.original_path, mtime)
+                if pending.request.sidecar and pending.record.sidecar_path:
+                    self.store.place_blocking(pending.request.sidecar.path, pending.record.sidecar_path)
+                outcomes.append(None)
+            except Exception as err:
+                outcomes.append(err)
+        return outcomes
 
     def _place_blocking(self, pending: _Pending) -> None:
         """Move the staged file (and sidecar) to their library paths."""
@@ -409,27 +457,35 @@ class IngestService:
     async def ingest_path(
         self, request: IngestRequest, source: Path, sidecar: Path | None = None, *,
         stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
+        batch: bool = False, copy_slots: asyncio.Semaphore | None = None,
     ) -> IngestResult:
         """Copy a file from disk (a card, a folder) through staging and ingest it, hashing while copying.
 
         `stop` (set from another thread or the loop) aborts the copy between chunks with `ImportStopped`;
         `progress` is called from the copying thread with each chunk's size. Whatever happens, nothing is
         left in staging: a failed or cancelled copy removes its own `.part`.
+        `batch`: stage without an fsync per file; the group commit makes the whole group durable with one
+        filesystem sync before placing it (for imports, which keep many files in flight). `copy_slots`
+        bounds how many copies run at once while more files wait for their commit.
         """
-        staged = await self._stage_path(source, stop, progress)
-        if sidecar is not None:
-            try:
-                request.sidecar = await self._stage_path(sidecar, stop, None)
-            except BaseException:
-                await asyncio.shield(asyncio.to_thread(staged.path.unlink, True))
-                raise
+        async with copy_slots or contextlib.nullcontext():
+            staged = await self._stage_path(source, stop, progress, durable=not batch)
+            if sidecar is not None:
+                try:
+                    request.sidecar = await self._stage_path(sidecar, stop, None, durable=not batch)
+                except BaseException:
+                    await asyncio.shield(asyncio.to_thread(staged.path.unlink, True))
+                    raise
         return await self.ingest(request, staged)
 
     async def _stage_path(
-        self, source: Path, stop: threading.Event | None, progress: Callable[[int], None] | None
+        self, source: Path, stop: threading.Event | None, progress: Callable[[int], None] | None,
+        durable: bool = True,
     ) -> StagedFile:
         stop = stop or threading.Event()
-        copy = asyncio.ensure_future(asyncio.to_thread(self._copy_to_staging_blocking, source, stop, progress))
+        copy = asyncio.ensure_future(
+            asyncio.to_thread(self._copy_to_staging_blocking, source, stop, progress, durable)
+        )
         try:
             return await asyncio.shield(copy)
         except asyncio.CancelledError:
@@ -441,9 +497,11 @@ class IngestService:
             raise
 
     def _copy_to_staging_blocking(
-        self, source: Path, stop: threading.Event | None = None, progress: Callable[[int], None] | None = None
+        self, source: Path, stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
+        durable: bool = True,
     ) -> StagedFile:
         writer = self.store.new_staging_writer_blocking()
+        behind = 0
         try:
             # one reusable buffer, read straight into: no allocation per chunk, flat memory
             buffer = bytearray(COPY_CHUNK)
@@ -459,7 +517,10 @@ class IngestService:
                         raise BadRequest("File too large")
                     if progress is not None:
                         progress(count)
-            return writer.finish_blocking()
+                    if not durable and writer.size - behind >= WRITE_BEHIND:
+                        writer.write_behind_blocking()  # big files: the disk starts while we copy on
+                        behind = writer.size
+            return writer.finish_blocking() if durable else writer.finish_deferred_blocking()
         except DiskFullError as err:
             writer.abort_blocking()
             raise InsufficientStorage("Not enough free disk space to store the file") from err
