@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import io
 import logging
 import os
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -44,8 +42,6 @@ log = logging.getLogger(__name__)
 
 COPY_CHUNK = 1024 * 1024
 GROUP_MAX = 64  # assets committed in one transaction at most
-KERNEL_CHUNK = 4 * 1024 * 1024  # a copy by the kernel (and the mapping it is hashed through) at most
-_NO_KERNEL_COPY = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV, errno.ESPIPE})
 WRITE_BEHIND = 16 * 1024 * 1024  # batch staging hands written bytes to the disk every this many
 
 
@@ -507,14 +503,16 @@ class IngestService:
         writer = self.store.new_staging_writer_blocking()
         behind = 0
         try:
+            # one reusable buffer, read straight into: no allocation per chunk, flat memory
+            buffer = bytearray(COPY_CHUNK)
+            view = memoryview(buffer)
             with open(source, "rb", buffering=0) as handle:
                 with contextlib.suppress(OSError, AttributeError):
                     os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
-                # a real file: copied by the kernel (no Python buffer); other streams: read through a buffer
-                chunks = _kernel_copy(handle, writer) if type(handle) is io.FileIO else _buffered_copy(handle, writer)
-                for count in chunks:
+                while count := handle.readinto(buffer):
                     if stop is not None and stop.is_set():
                         raise ImportStopped(f"stopped while copying {source}")
+                    writer.write_blocking(view[:count])
                     if writer.size > self.max_upload_bytes:
                         raise BadRequest("File too large")
                     if progress is not None:
@@ -529,32 +527,6 @@ class IngestService:
         except BaseException:
             writer.abort_blocking()
             raise
-
-
-def _buffered_copy(handle: Any, writer: StagingWriter) -> Iterator[int]:
-    """Read into one reusable buffer (no allocation per chunk, flat memory), hash and write; yields sizes."""
-    buffer = bytearray(COPY_CHUNK)
-    view = memoryview(buffer)
-    while count := handle.readinto(buffer):
-        writer.write_blocking(view[:count])
-        yield count
-
-
-def _kernel_copy(handle: io.FileIO, writer: StagingWriter) -> Iterator[int]:
-    """sendfile(2) chunks, hashed from the page cache; the buffered copy if the kernel can't (yet) copy
-    between these two files. Yields sizes."""
-    fd = handle.fileno()
-    while True:
-        try:
-            count = writer.copy_from_blocking(fd, KERNEL_CHUNK)
-        except OSError as err:
-            if writer.size == 0 and err.errno in _NO_KERNEL_COPY:
-                yield from _buffered_copy(handle, writer)
-                return
-            raise
-        if not count:
-            return
-        yield count
 
 
 class ImportStopped(Exception):

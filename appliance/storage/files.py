@@ -11,7 +11,6 @@ import ctypes
 import errno
 import hashlib
 import logging
-import mmap
 import os
 import shutil
 import uuid
@@ -21,10 +20,6 @@ from pathlib import Path
 from typing import cast
 
 log = logging.getLogger(__name__)
-
-
-# what was just copied is in the page cache: map it all at once rather than fault it in page by page
-_MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 
 
 class DiskFullError(OSError):
@@ -79,7 +74,7 @@ class StagingWriter:
         self.path = path
         self._hash = hashlib.sha1()
         self._size = 0
-        self._file = open(path, "xb+", buffering=0)  # noqa: SIM115 - closed in finish/abort (readable: hashed through a mapping)
+        self._file = open(path, "xb", buffering=0)  # noqa: SIM115 - closed in finish/abort
 
     @property
     def size(self) -> int:
@@ -112,26 +107,6 @@ class StagingWriter:
     def abort_blocking(self) -> None:
         self._file.close()
         self.path.unlink(missing_ok=True)
-
-    def copy_from_blocking(self, source_fd: int, count: int) -> int:
-        """Copy up to `count` bytes from `source_fd` (from its current offset) inside the kernel, then hash
-        them where they landed, in the page cache, through a read-only mapping: the bytes never pass
-        through a Python buffer, and the checksum is of exactly what was stored. Returns the bytes copied
-        (0 at the end of the source). OSError if the kernel cannot copy between these two files."""
-        try:
-            copied = os.sendfile(self._file.fileno(), source_fd, None, count)
-        except OSError as err:
-            if err.errno == errno.ENOSPC:
-                raise DiskFullError(errno.ENOSPC, "No space left on the device") from err
-            raise
-        if copied:
-            start = self._size
-            base = start - start % mmap.ALLOCATIONGRANULARITY
-            with mmap.mmap(self._file.fileno(), start + copied - base, flags=_MAP_FLAGS, prot=mmap.PROT_READ,
-                           offset=base) as mapped, memoryview(mapped) as view, view[start - base:] as part:
-                self._hash.update(part)
-            self._size += copied
-        return copied
 
     def write_behind_blocking(self) -> None:
         """Start writing what is in the page cache to the disk, without waiting (and let the kernel drop
