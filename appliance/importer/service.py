@@ -38,7 +38,7 @@ PROGRESS_INTERVAL = 0.5
 GONE_STREAK = 3
 # Files in flight: copied, or staged and waiting for their group's commit. Staged files are made durable
 # a group at a time (one filesystem sync for all of them, not an fsync each), so many wait together.
-WORKERS = 16
+WORKERS = 64
 # Files copied (read, hashed, written) at once: one per core, hashing runs outside the GIL.
 COPIERS = 2
 

@@ -34,7 +34,7 @@ from appliance.storage.assets import AssetRepository
 from appliance.storage.db import Database
 from appliance.storage.errors import ConstraintViolation
 from appliance.storage.files import DiskFullError, MediaStore, StagedFile, StagingWriter
-from appliance.storage.jobs import enqueue
+from appliance.storage.jobs import enqueue, enqueue_many
 from appliance.storage.records import AssetRecord, ExifRecord
 from appliance.storage.users import UserRepository
 
@@ -77,6 +77,7 @@ class _Pending:
     staged: StagedFile
     record: AssetRecord
     future: asyncio.Future[IngestResult]
+    placed: bool = False  # moved into the library: nothing of it is left in staging
 
     @property
     def paths(self) -> list[str]:
@@ -311,7 +312,9 @@ class IngestService:
                 if isinstance(err, asyncio.CancelledError):
                     raise
             finally:
-                await asyncio.to_thread(_cleanup_all_blocking, group)
+                leftovers = [pending for pending in group if not pending.placed]
+                if leftovers:
+                    await asyncio.to_thread(_cleanup_all_blocking, leftovers)
                 for pending in group:
                     if pending.future.done() and not pending.future.cancelled():
                         pending.future.exception()  # retrieved: a caller that left must not warn
@@ -337,8 +340,7 @@ class IngestService:
         intents = [path for p in following for path in p.paths]
         try:
             async with self.db.transaction() as conn:
-                for pending in placed:
-                    await self._insert(conn, pending, now)
+                await self._insert_many(conn, placed, now)
                 await self.assets.add_intents_in(conn, intents, now)
         except ConstraintViolation:
             # someone else stored the same bytes meanwhile: sort it out one by one
@@ -355,11 +357,11 @@ class IngestService:
         return True
 
     async def _place_batch(self, group: list[_Pending]) -> list[_Pending]:
-        """Group durability for files staged without fsync: one sync makes all their bytes durable, then
-        they are moved into the library, and a second sync makes the new names durable, before the
-        transaction that makes them assets. A failed sync fails the whole group (nothing is placed)."""
-        await asyncio.to_thread(self.store.sync_blocking)
-        outcomes = await asyncio.to_thread(self._place_all_blocking, group)
+        """Group durability for files staged without fsync: they are moved to their library paths (whose
+        intents are already committed), then ONE filesystem sync makes all their bytes and new names
+        durable, before the transaction that makes them assets. A crash before that transaction leaves
+        intents, so the next start removes those files, complete or not; a failed sync fails the group."""
+        outcomes, synced = await asyncio.to_thread(self._place_all_blocking, group)
         placed: list[_Pending] = []
         for pending, error in zip(group, outcomes, strict=True):
             if error is None:
@@ -367,15 +369,13 @@ class IngestService:
             else:
                 await self._discard(*pending.paths)
                 pending.future.set_exception(error)
-        if placed:
-            try:
-                await asyncio.to_thread(self.store.sync_blocking)
-            except BaseException:
-                await asyncio.shield(self._discard(*[path for p in placed for path in p.paths]))
-                raise
+        if synced is not None:
+            await asyncio.shield(self._discard(*[path for p in placed for path in p.paths]))
+            raise synced
         return placed
 
-    def _place_all_blocking(self, group: list[_Pending]) -> list[Exception | None]:
+    def _place_all_blocking(self, group: list[_Pending]) -> tuple[list[Exception | None], Exception | None]:
+        """Place every file of the group, then sync once (if any was placed): (error of each, sync error)."""
         outcomes: list[Exception | None] = []
         for pending in group:
             try:
@@ -383,10 +383,16 @@ class IngestService:
                 self.store.place_blocking(pending.staged.path, pending.record.original_path, mtime)
                 if pending.request.sidecar and pending.record.sidecar_path:
                     self.store.place_blocking(pending.request.sidecar.path, pending.record.sidecar_path)
+                pending.placed = True
                 outcomes.append(None)
             except Exception as err:
                 outcomes.append(err)
-        return outcomes
+        if any(outcome is None for outcome in outcomes):
+            try:
+                self.store.sync_blocking()
+            except Exception as err:
+                return outcomes, err
+        return outcomes, None
 
     def _place_blocking(self, pending: _Pending) -> None:
         """Move the staged file (and sidecar) to their library paths."""
@@ -412,6 +418,30 @@ class IngestService:
         )
         for path in pending.paths:
             await self.assets.drop_intent(conn, path)
+
+    async def _insert_many(self, conn: Any, group: list[_Pending], now: str) -> None:
+        """`_insert` for a whole group, a statement per table rather than per asset: the same rows."""
+        if len(group) == 1:
+            await self._insert(conn, group[0], now)
+            return
+        records = [pending.record for pending in group]
+        await self.assets.insert_many(conn, records, [
+            ExifRecord(asset_id=r.id, file_size_in_byte=r.file_size, update_id=r.update_id) for r in records
+        ])
+        usage: dict[str, int] = {}
+        for record in records:
+            usage[record.owner_id] = usage.get(record.owner_id, 0) + record.file_size
+        for owner_id, size in usage.items():
+            await self.users.add_usage(conn, owner_id, size)
+        for record in records:
+            if record.live_photo_video_id:  # each its own update id, as sync expects
+                await self.assets.update(conn, [record.live_photo_video_id],
+                                         {"visibility": "hidden", "update_id": uuid7(), "updated_at": now})
+        await enqueue_many(
+            conn, queue="metadataExtraction", name="AssetExtractMetadata", now=now, priority=0,
+            jobs=[({"id": p.record.id, "source": p.request.source}, f"metadata:{p.record.id}") for p in group],
+        )
+        await self.assets.drop_intents_in(conn, [path for pending in group for path in pending.paths])
 
     async def _commit_one(self, pending: _Pending, now: str) -> None:
         try:
