@@ -10,6 +10,10 @@ transactions (one WAL fsync each), which is what lets an import of many files ke
 A crash before 4 leaves an intent whose file is removed at the next start; a crash after 4 leaves a
 complete asset. A second copy of the same bytes loses on the (owner, checksum) unique constraint and is
 answered as a duplicate.
+Batch mode (`ingest_path(batch=True)`, for imports): step 1 has no fsync per file (the bytes are handed to
+the disk as they are written); the committer renames the whole group under its committed intents and then
+makes the group's bytes and names durable with ONE filesystem sync before step 4. So nothing becomes an
+asset before its bytes are durable, and a crash before step 4 again leaves only intents to clean up.
 """
 
 from __future__ import annotations
