@@ -381,19 +381,20 @@ class IngestService:
     def _place_all_blocking(self, group: list[_Pending]) -> tuple[list[Exception | None], Exception | None]:
         """Place every file of the group, then sync once (if any was placed): (error of each, sync error)."""
         outcomes: list[Exception | None] = []
+        finals: list[Path] = []
         for pending in group:
             try:
                 mtime = pending.request.file_modified_at.timestamp()
-                self.store.place_blocking(pending.staged.path, pending.record.original_path, mtime)
+                finals.append(self.store.place_blocking(pending.staged.path, pending.record.original_path, mtime))
                 if pending.request.sidecar and pending.record.sidecar_path:
-                    self.store.place_blocking(pending.request.sidecar.path, pending.record.sidecar_path)
+                    finals.append(self.store.place_blocking(pending.request.sidecar.path, pending.record.sidecar_path))
                 pending.placed = True
                 outcomes.append(None)
             except Exception as err:
                 outcomes.append(err)
         if any(outcome is None for outcome in outcomes):
             try:
-                self.store.sync_blocking()
+                self.store.sync_blocking(finals)
             except Exception as err:
                 return outcomes, err
         return outcomes, None

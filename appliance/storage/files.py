@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -48,10 +48,31 @@ def _load_syncfs() -> Callable[[int], int] | None:
 _SYNCFS = _load_syncfs()
 
 
+FUSE_SUPER_MAGIC = 0x65735546
+
+
+def _filesystem_type(path: Path) -> int | None:
+    """statfs(2)'s f_type (the first field, a C long), or None if it cannot be read."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        buffer = ctypes.create_string_buffer(256)  # larger than struct statfs anywhere
+        if libc.statfs(os.fsencode(path), buffer) != 0:
+            return None
+        return ctypes.c_ulong.from_buffer(buffer).value & 0xFFFFFFFF
+    except (OSError, AttributeError):
+        return None
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _syncfs(fd: int) -> None:
-    if _SYNCFS is None:
-        os.sync()
-        return
+    assert _SYNCFS is not None
     if _SYNCFS(fd) != 0:
         code = ctypes.get_errno()
         if code == errno.ENOSPC:
@@ -130,6 +151,7 @@ class MediaStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.staging = root / "upload-tmp"
+        self._syncfs_ok: bool | None = None  # does syncfs make this data folder durable? (found on first use)
 
     def prepare_blocking(self) -> int:
         """Create the tree and empty staging (what a crash left there). Returns how many files were removed."""
@@ -185,13 +207,20 @@ class MediaStore:
         staged.unlink()
         return final
 
-    def sync_blocking(self) -> None:
-        """Make everything written to the data folder's filesystem durable: file data, new names, renames.
-
-        One `syncfs(2)` (one journal commit) instead of an fsync per file and per folder; it reports
-        writeback errors (Linux 5.8+). Where syncfs is missing, a full `sync()`. Staging and the library
-        are synced separately if they are on different filesystems (a library folder linked elsewhere).
+    def sync_blocking(self, placed: Sequence[Path] = ()) -> None:
+        """Make the files just placed (and their new names) durable, with everything else written to the
+        data folder's filesystem: one `syncfs(2)` (one journal commit) instead of an fsync per file and per
+        folder; it reports writeback errors (Linux 5.8+). Staging and the library are synced separately if
+        they are on different filesystems. Where syncfs would not reach the disk (missing, or FUSE, whose
+        syncfs most drivers ignore: mergerfs on a NAS), an fsync of each placed file and of its folders.
         """
+        if not self._syncfs_reaches_disk():
+            for path in placed:
+                _fsync_file(path)
+            folders = {folder for path in placed for folder in path.parents if folder.is_relative_to(self.root)}
+            for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):  # deepest first
+                _fsync_dir(folder)
+            return
         devices: set[int] = set()
         for folder in (self.staging, self.root / "library"):
             fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -202,6 +231,13 @@ class MediaStore:
                     _syncfs(fd)
             finally:
                 os.close(fd)
+
+    def _syncfs_reaches_disk(self) -> bool:
+        if self._syncfs_ok is None:
+            self._syncfs_ok = _SYNCFS is not None and not any(
+                _filesystem_type(folder) == FUSE_SUPER_MAGIC for folder in (self.staging, self.root / "library")
+            )
+        return self._syncfs_ok
 
     def remove_blocking(self, relative: str | None) -> None:
         if not relative:

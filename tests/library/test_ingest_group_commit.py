@@ -70,8 +70,8 @@ async def test_batch_ingests_become_assets_only_after_one_sync_covers_their_file
         events.append(("place", relative))
         return final
 
-    def sync() -> None:
-        real_sync()
+    def sync(placed: Any = ()) -> None:
+        real_sync(placed)
         events.append(("sync", ""))
 
     async def insert_many(conn: Any, records: list[AssetRecord], exifs: Any) -> None:
@@ -110,7 +110,7 @@ async def test_a_failed_sync_fails_the_batch_and_leaves_nothing_behind(
 ) -> None:
     paths = [write(tmp_path / f"f{i}.jpg", os.urandom(30_000)) for i in range(6)]
 
-    def failing_sync() -> None:
+    def failing_sync(placed: Any = ()) -> None:
         raise OSError(errno.EIO, "Input/output error")
 
     monkeypatch.setattr(services.ingest.store, "sync_blocking", failing_sync)
@@ -126,3 +126,59 @@ async def test_a_failed_sync_fails_the_batch_and_leaves_nothing_behind(
     monkeypatch.undo()  # the disk is back: the same files go in
     again = await asyncio.gather(*(services.ingest.ingest_path(request_for(admin, p), p, batch=True) for p in paths))
     assert [r.status for r in again] == ["created"] * 6
+
+
+async def test_where_syncfs_would_not_reach_the_disk_each_file_and_its_folders_are_fsynced(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A data folder on FUSE (mergerfs on a NAS): syncfs is a no-op there, so the batch falls back to an
+    fsync of every placed file and of the folders above it, still before the asset rows."""
+    from appliance.storage import files
+
+    paths = [write(tmp_path / f"n{i}.jpg", os.urandom(20_000)) for i in range(5)]
+    sidecar = write(tmp_path / "n0.jpg.xmp", b"<x:xmpmeta/>")
+    events: list[tuple[str, Path]] = []
+    real_file, real_dir = files._fsync_file, files._fsync_dir
+
+    def fsync_file(path: Path) -> None:
+        real_file(path)
+        events.append(("file", path))
+
+    def fsync_dir(path: Path) -> None:
+        real_dir(path)
+        events.append(("dir", path))
+
+    monkeypatch.setattr(services.ingest.store, "_syncfs_ok", False)
+    monkeypatch.setattr(files, "_fsync_file", fsync_file)
+    monkeypatch.setattr(files, "_fsync_dir", fsync_dir)
+    inserted: list[str] = []
+    real_insert_many, real_insert = services.ingest.assets.insert_many, services.ingest.assets.insert
+
+    def check_synced(record: AssetRecord) -> None:
+        final = settings.data_dir / record.original_path
+        assert ("file", final) in events and ("dir", final.parent) in events, "an asset before its fsync"
+        inserted.append(record.id)
+
+    async def insert_many(conn: Any, records: list[AssetRecord], exifs: Any) -> None:
+        for record in records:
+            check_synced(record)
+        await real_insert_many(conn, records, exifs)
+
+    async def insert(conn: Any, record: AssetRecord) -> None:
+        check_synced(record)
+        await real_insert(conn, record)
+
+    monkeypatch.setattr(services.ingest.assets, "insert", insert)
+
+    monkeypatch.setattr(services.ingest.assets, "insert_many", insert_many)
+    results = await asyncio.gather(*(
+        services.ingest.ingest_path(request_for(admin, p), p, sidecar if p.name == "n0.jpg" else None, batch=True)
+        for p in paths
+    ))
+    assert [r.status for r in results] == ["created"] * 5
+    synced_files = {path for kind, path in events if kind == "file"}
+    synced_dirs = {path for kind, path in events if kind == "dir"}
+    for library_file in library_files(settings):
+        assert library_file in synced_files
+        assert {library_file.parent, library_file.parent.parent, settings.data_dir / "library"} <= synced_dirs
+    assert len(inserted) == 5
