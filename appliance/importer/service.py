@@ -36,8 +36,11 @@ PROGRESS_INTERVAL = 0.5
 # Read errors on this many files in a row mean the card is gone even if its folder still lists (the
 # kernel may answer from cache after a USB reader is pulled); fewer are bad files, counted as failed.
 GONE_STREAK = 3
-# Files copied at once: while one is fsynced, the next is read and hashed (two cores, one disk).
-WORKERS = 3
+# Files in flight: copied, or staged and waiting for their group's commit. Staged files are made durable
+# a group at a time (one filesystem sync for all of them, not an fsync each), so many wait together.
+WORKERS = 64
+# Files copied (read, hashed, written) at once: one per core, hashing runs outside the GIL.
+COPIERS = 2
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class _Run:
     # (they were not recorded as handled, so the resumed session tries them again)
     handled: list[tuple[Any, ...]] = field(default_factory=list)  # import_files rows not yet written
     last_progress: float = 0.0
+    copy_slots: asyncio.Semaphore | None = None
 
     @property
     def context(self) -> AuthContext:
@@ -115,6 +119,7 @@ class ImportService:
         limits: Limits | None = None,
         events: ImportEvents | None = None,
         workers: int = WORKERS,
+        copiers: int = COPIERS,
     ) -> None:
         self.ingest = ingest
         self.albums = albums
@@ -126,6 +131,7 @@ class ImportService:
         self.limits = limits or Limits()
         self.events = events or ImportEvents()
         self.workers = workers
+        self.copiers = copiers
 
     async def recover(self) -> None:
         """At start: sessions a stop or crash cut short become `interrupted`, to be resumed."""
@@ -218,6 +224,7 @@ class ImportService:
         by cancelling a commit) and is raised once they have all finished."""
         queue = iter(items)
         failures: list[BaseException] = []
+        run.copy_slots = asyncio.Semaphore(max(1, self.copiers))
 
         async def worker() -> None:
             for item in queue:
@@ -260,6 +267,7 @@ class ImportService:
             result = await self.ingest.ingest_path(
                 self._request(run, source_file, live_video_id), source_file.path,
                 item.sidecar.path if item.sidecar else None, stop=run.stop, progress=self._progress_counter(run),
+                batch=True, copy_slots=run.copy_slots,
             )
         except ImportStopped as err:
             raise SourceGone("the card was removed") from err
@@ -286,7 +294,7 @@ class ImportService:
         if in_album and not result.is_trashed:
             run.album_pending.append(result.id)
         run.handled.append((
-            run.source.key, run.owner.id, source_file.relpath, source_file.size, source_file.mtime_ns,
+            run.record.source_key, run.owner.id, source_file.relpath, source_file.size, source_file.mtime_ns,
             "imported" if result.status == "created" else "duplicate", result.id, None, run.record.id,
             iso(self.clock()),
         ))
@@ -300,7 +308,8 @@ class ImportService:
         return IngestRequest(
             owner_id=run.owner.id, filename=source_file.path.name, file_created_at=modified,
             file_modified_at=modified, live_photo_video_id=live_video_id,
-            device_asset_id=f"{run.source.key}/{source_file.relpath}"[:512], device_id=DEVICE_ID, source="import",
+            device_asset_id=f"{run.record.source_key}/{source_file.relpath}"[:512], device_id=DEVICE_ID,
+            source="import",
         )
 
     @staticmethod

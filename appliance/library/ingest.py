@@ -10,6 +10,10 @@ transactions (one WAL fsync each), which is what lets an import of many files ke
 A crash before 4 leaves an intent whose file is removed at the next start; a crash after 4 leaves a
 complete asset. A second copy of the same bytes loses on the (owner, checksum) unique constraint and is
 answered as a duplicate.
+Batch mode (`ingest_path(batch=True)`, for imports): step 1 has no fsync per file (the bytes are handed to
+the disk as they are written); the committer renames the whole group under its committed intents and then
+makes the group's bytes and names durable with ONE filesystem sync before step 4. So nothing becomes an
+asset before its bytes are durable, and a crash before step 4 again leaves only intents to clean up.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from appliance.storage.assets import AssetRepository
 from appliance.storage.db import Database
 from appliance.storage.errors import ConstraintViolation
 from appliance.storage.files import DiskFullError, MediaStore, StagedFile, StagingWriter
-from appliance.storage.jobs import enqueue
+from appliance.storage.jobs import enqueue, enqueue_many
 from appliance.storage.records import AssetRecord, ExifRecord
 from appliance.storage.users import UserRepository
 
@@ -42,6 +46,7 @@ log = logging.getLogger(__name__)
 
 COPY_CHUNK = 1024 * 1024
 GROUP_MAX = 64  # assets committed in one transaction at most
+WRITE_BEHIND = 16 * 1024 * 1024  # batch staging hands written bytes to the disk every this many
 
 
 @dataclass
@@ -76,15 +81,27 @@ class _Pending:
     staged: StagedFile
     record: AssetRecord
     future: asyncio.Future[IngestResult]
+    placed: bool = False  # moved into the library: nothing of it is left in staging
 
     @property
     def paths(self) -> list[str]:
         return [p for p in (self.record.original_path, self.record.sidecar_path) if p]
 
+    @property
+    def durable(self) -> bool:
+        """Were the staged bytes fsynced? (Batch imports stage without, and the committer syncs once.)"""
+        sidecar = self.request.sidecar
+        return self.staged.durable and (sidecar is None or sidecar.durable)
+
     def cleanup_blocking(self) -> None:
         for leftover in (self.staged.path, self.request.sidecar.path if self.request.sidecar else None):
             if leftover is not None:
                 leftover.unlink(missing_ok=True)
+
+
+def _cleanup_all_blocking(group: list[_Pending]) -> None:
+    for pending in group:
+        pending.cleanup_blocking()
 
 
 def clean_filename(name: str) -> str:
@@ -300,13 +317,17 @@ class IngestService:
                 if isinstance(err, asyncio.CancelledError):
                     raise
             finally:
+                leftovers = [pending for pending in group if not pending.placed]
+                if leftovers:
+                    await asyncio.to_thread(_cleanup_all_blocking, leftovers)
                 for pending in group:
-                    await asyncio.to_thread(pending.cleanup_blocking)
                     if pending.future.done() and not pending.future.cancelled():
                         pending.future.exception()  # retrieved: a caller that left must not warn
             group = following
 
     async def _place_group(self, group: list[_Pending]) -> list[_Pending]:
+        if not all(pending.durable for pending in group):
+            return await self._place_batch(group)
         placed: list[_Pending] = []
         for pending in group:
             try:
@@ -324,8 +345,7 @@ class IngestService:
         intents = [path for p in following for path in p.paths]
         try:
             async with self.db.transaction() as conn:
-                for pending in placed:
-                    await self._insert(conn, pending, now)
+                await self._insert_many(conn, placed, now)
                 await self.assets.add_intents_in(conn, intents, now)
         except ConstraintViolation:
             # someone else stored the same bytes meanwhile: sort it out one by one
@@ -340,6 +360,45 @@ class IngestService:
         for pending in placed:
             pending.future.set_result(IngestResult(pending.record.id, "created"))
         return True
+
+    async def _place_batch(self, group: list[_Pending]) -> list[_Pending]:
+        """Group durability for files staged without fsync: they are moved to their library paths (whose
+        intents are already committed), then ONE filesystem sync makes all their bytes and new names
+        durable, before the transaction that makes them assets. A crash before that transaction leaves
+        intents, so the next start removes those files, complete or not; a failed sync fails the group."""
+        outcomes, synced = await asyncio.to_thread(self._place_all_blocking, group)
+        placed: list[_Pending] = []
+        for pending, error in zip(group, outcomes, strict=True):
+            if error is None:
+                placed.append(pending)
+            else:
+                await self._discard(*pending.paths)
+                pending.future.set_exception(error)
+        if synced is not None:
+            await asyncio.shield(self._discard(*[path for p in placed for path in p.paths]))
+            raise synced
+        return placed
+
+    def _place_all_blocking(self, group: list[_Pending]) -> tuple[list[Exception | None], Exception | None]:
+        """Place every file of the group, then sync once (if any was placed): (error of each, sync error)."""
+        outcomes: list[Exception | None] = []
+        finals: list[Path] = []
+        for pending in group:
+            try:
+                mtime = pending.request.file_modified_at.timestamp()
+                finals.append(self.store.place_blocking(pending.staged.path, pending.record.original_path, mtime))
+                if pending.request.sidecar and pending.record.sidecar_path:
+                    finals.append(self.store.place_blocking(pending.request.sidecar.path, pending.record.sidecar_path))
+                pending.placed = True
+                outcomes.append(None)
+            except Exception as err:
+                outcomes.append(err)
+        if any(outcome is None for outcome in outcomes):
+            try:
+                self.store.sync_blocking(finals)
+            except Exception as err:
+                return outcomes, err
+        return outcomes, None
 
     def _place_blocking(self, pending: _Pending) -> None:
         """Move the staged file (and sidecar) to their library paths."""
@@ -365,6 +424,30 @@ class IngestService:
         )
         for path in pending.paths:
             await self.assets.drop_intent(conn, path)
+
+    async def _insert_many(self, conn: Any, group: list[_Pending], now: str) -> None:
+        """`_insert` for a whole group, a statement per table rather than per asset: the same rows."""
+        if len(group) == 1:
+            await self._insert(conn, group[0], now)
+            return
+        records = [pending.record for pending in group]
+        await self.assets.insert_many(conn, records, [
+            ExifRecord(asset_id=r.id, file_size_in_byte=r.file_size, update_id=r.update_id) for r in records
+        ])
+        usage: dict[str, int] = {}
+        for record in records:
+            usage[record.owner_id] = usage.get(record.owner_id, 0) + record.file_size
+        for owner_id, size in usage.items():
+            await self.users.add_usage(conn, owner_id, size)
+        for record in records:
+            if record.live_photo_video_id:  # each its own update id, as sync expects
+                await self.assets.update(conn, [record.live_photo_video_id],
+                                         {"visibility": "hidden", "update_id": uuid7(), "updated_at": now})
+        await enqueue_many(
+            conn, queue="metadataExtraction", name="AssetExtractMetadata", now=now, priority=0,
+            jobs=[({"id": p.record.id, "source": p.request.source}, f"metadata:{p.record.id}") for p in group],
+        )
+        await self.assets.drop_intents_in(conn, [path for pending in group for path in pending.paths])
 
     async def _commit_one(self, pending: _Pending, now: str) -> None:
         try:
@@ -410,27 +493,35 @@ class IngestService:
     async def ingest_path(
         self, request: IngestRequest, source: Path, sidecar: Path | None = None, *,
         stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
+        batch: bool = False, copy_slots: asyncio.Semaphore | None = None,
     ) -> IngestResult:
         """Copy a file from disk (a card, a folder) through staging and ingest it, hashing while copying.
 
         `stop` (set from another thread or the loop) aborts the copy between chunks with `ImportStopped`;
         `progress` is called from the copying thread with each chunk's size. Whatever happens, nothing is
         left in staging: a failed or cancelled copy removes its own `.part`.
+        `batch`: stage without an fsync per file; the group commit makes the whole group durable with one
+        filesystem sync before placing it (for imports, which keep many files in flight). `copy_slots`
+        bounds how many copies run at once while more files wait for their commit.
         """
-        staged = await self._stage_path(source, stop, progress)
-        if sidecar is not None:
-            try:
-                request.sidecar = await self._stage_path(sidecar, stop, None)
-            except BaseException:
-                await asyncio.shield(asyncio.to_thread(staged.path.unlink, True))
-                raise
+        async with copy_slots or contextlib.nullcontext():
+            staged = await self._stage_path(source, stop, progress, durable=not batch)
+            if sidecar is not None:
+                try:
+                    request.sidecar = await self._stage_path(sidecar, stop, None, durable=not batch)
+                except BaseException:
+                    await asyncio.shield(asyncio.to_thread(staged.path.unlink, True))
+                    raise
         return await self.ingest(request, staged)
 
     async def _stage_path(
-        self, source: Path, stop: threading.Event | None, progress: Callable[[int], None] | None
+        self, source: Path, stop: threading.Event | None, progress: Callable[[int], None] | None,
+        durable: bool = True,
     ) -> StagedFile:
         stop = stop or threading.Event()
-        copy = asyncio.ensure_future(asyncio.to_thread(self._copy_to_staging_blocking, source, stop, progress))
+        copy = asyncio.ensure_future(
+            asyncio.to_thread(self._copy_to_staging_blocking, source, stop, progress, durable)
+        )
         try:
             return await asyncio.shield(copy)
         except asyncio.CancelledError:
@@ -442,9 +533,11 @@ class IngestService:
             raise
 
     def _copy_to_staging_blocking(
-        self, source: Path, stop: threading.Event | None = None, progress: Callable[[int], None] | None = None
+        self, source: Path, stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
+        durable: bool = True,
     ) -> StagedFile:
         writer = self.store.new_staging_writer_blocking()
+        behind = 0
         try:
             # one reusable buffer, read straight into: no allocation per chunk, flat memory
             buffer = bytearray(COPY_CHUNK)
@@ -460,7 +553,10 @@ class IngestService:
                         raise BadRequest("File too large")
                     if progress is not None:
                         progress(count)
-            return writer.finish_blocking()
+                    if not durable and writer.size - behind >= WRITE_BEHIND:
+                        writer.write_behind_blocking()  # big files: the disk starts while we copy on
+                        behind = writer.size
+            return writer.finish_blocking() if durable else writer.finish_deferred_blocking()
         except DiskFullError as err:
             writer.abort_blocking()
             raise InsufficientStorage("Not enough free disk space to store the file") from err

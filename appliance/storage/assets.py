@@ -166,6 +166,17 @@ class AssetRepository:
             list(values.values()),
         )
 
+    async def insert_many(self, conn: aiosqlite.Connection, assets: Sequence[AssetRecord],
+                          exifs: Sequence[ExifRecord]) -> None:
+        """`insert` and `insert_exif` for a group, one statement each (a group commit's rows)."""
+        for table, verb, records in (("assets", "INSERT", assets), ("asset_exif", "INSERT OR REPLACE", exifs)):
+            if records:
+                columns = list(vars(records[0]))
+                await conn.executemany(
+                    f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                    [list(vars(record).values()) for record in records],
+                )
+
     async def get(self, asset_id: str) -> AssetRecord | None:
         row = await self.db.fetchone("SELECT * FROM assets WHERE id = ?", (asset_id,))
         return from_row(AssetRecord, row) if row else None
@@ -336,6 +347,9 @@ class AssetRepository:
 
     async def drop_intent(self, conn: aiosqlite.Connection, path: str) -> None:
         await conn.execute("DELETE FROM upload_intents WHERE path = ?", (path,))
+
+    async def drop_intents_in(self, conn: aiosqlite.Connection, paths: Sequence[str]) -> None:
+        await conn.executemany("DELETE FROM upload_intents WHERE path = ?", [(path,) for path in paths])
 
     async def orphan_intents(self) -> list[str]:
         rows = await self.db.fetchall(

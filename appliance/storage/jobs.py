@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
@@ -21,11 +22,23 @@ async def enqueue(
     run_after: str | None = None,
 ) -> None:
     """Insert a waiting job on an open write transaction. A pending job with the same key is kept."""
-    await conn.execute(
-        "INSERT INTO jobs (queue, name, payload, dedupe_key, priority, status, run_after, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?) ON CONFLICT DO NOTHING",
-        (queue, name, json.dumps(payload), dedupe_key, priority, run_after or now, now, now),
+    await conn.execute(_ENQUEUE, (queue, name, json.dumps(payload), dedupe_key, priority, run_after or now, now, now))
+
+
+async def enqueue_many(
+    conn: aiosqlite.Connection, *, queue: str, name: str, jobs: Sequence[tuple[dict[str, Any], str | None]],
+    now: str, priority: int = 0,
+) -> None:
+    """`enqueue` for several jobs of one kind at once: (payload, dedupe_key) pairs, to run now."""
+    await conn.executemany(
+        _ENQUEUE, [(queue, name, json.dumps(payload), key, priority, now, now, now) for payload, key in jobs]
     )
+
+
+_ENQUEUE = (
+    "INSERT INTO jobs (queue, name, payload, dedupe_key, priority, status, run_after, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?) ON CONFLICT DO NOTHING"
+)
 
 
 # --- the queue's SQL, used by appliance/jobs/ -------------------------------------------------------

@@ -1,6 +1,7 @@
 """Import benchmark: `shoebox import FOLDER` versus `cp -r FOLDER` + `sync` of the same tree on the same disk.
 
 One command:  /work/main/.venv/bin/python bench/import/run.py [--megabytes 600] [--rounds 2] [--workdir DIR]
+                  [--baseline OTHER_CHECKOUT]
 
 It builds a camera-card-like tree (the shared test photos replicated with unique bytes, generated
 "photos" of 3-8 MB and a few "videos" of 40-90 MB, with sidecars and a live-photo pair), then, in one run
@@ -8,7 +9,16 @@ and alternating rounds, times:
   1. cp -r tree + sync                                  (the disk's own ceiling)
   2. shoebox import tree (a separate process, as a user runs it) + sync
 Each import goes into a fresh data folder, so every file is really copied, hashed, fsynced and committed.
-It prints MB/s, the ratio to cp (goal ≥ 0.9) and the import process's peak RSS (from wait4).
+It prints MB/s, the ratio to cp (goal ≥ 0.9) and the import process's peak RSS (sampled), best and median
+of the rounds, and the load average before and after (the figures mean little on a busy machine).
+`--baseline DIR` also times `shoebox import` from another checkout (e.g. main) in the same rounds, for a
+before/after in one run.
+
+Two cache states, both by default (`--cache hot|cold|both`):
+  hot   the tree is in the page cache (it was just written): copying is pure CPU, the hardest case for
+        an importer that must also hash every byte;
+  cold  the page cache is dropped before every timed run (`/proc/sys/vm/drop_caches`, needs root), so the
+        bytes come from the disk as they do from a card or USB drive.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import asyncio
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,13 +99,26 @@ def _fill(noise: bytes, length: int, tag: int) -> bytes:
     return bytes(out)
 
 
-def run_timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
+def drop_caches() -> None:
+    subprocess.run(["sync"], check=True)
+    Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
+def can_drop_caches() -> bool:
+    try:
+        drop_caches()
+    except OSError:
+        return False
+    return True
+
+
+def run_timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[float, int]:
     """Wall time (including a `sync` after) and the child's peak RSS in bytes, sampled every 20 ms
     (wait4's ru_maxrss would include the memory of this parent at fork time)."""
     import psutil
 
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
     peak = 0
     watched = psutil.Process(process.pid)
     while process.poll() is None:
@@ -120,45 +144,78 @@ async def make_admin(data_dir: Path) -> None:
     await services.db.close()
 
 
+def measure(base: Path, tree: Path, total: int, contenders: list[tuple[str, Path]], rounds: int, *,
+            cold: bool) -> None:
+    """Alternating rounds of cp and each contender; prints the table."""
+    prepare = drop_caches if cold else (lambda: subprocess.run(["sync"], check=True))
+    times: dict[str, list[float]] = {"cp -r + sync": []}
+    rss: dict[str, list[int]] = {}
+    for round_ in range(rounds):
+        target = base / f"cp-{round_}"
+        prepare()
+        seconds, _ = run_timed(["cp", "-r", str(tree), str(target)])
+        times["cp -r + sync"].append(seconds)
+        shutil.rmtree(target)
+        line = [f"round {round_ + 1}: cp -r + sync {seconds:.2f} s"]
+        for name, checkout in contenders:
+            data_dir = base / f"data-{round_}"
+            asyncio.run(make_admin(data_dir))
+            prepare()
+            env = {**os.environ, "PYTHONPATH": str(checkout)}
+            if cold:  # the card's bytes come cold from the disk, not Python's own modules (a server has them)
+                subprocess.run([sys.executable, "-m", "appliance", "import", "--help"], env=env, cwd=checkout,
+                               stdout=subprocess.DEVNULL, check=True)
+            # in the checkout: `python -m` puts the working folder first on the path
+            seconds, peak = run_timed([sys.executable, "-m", "appliance", "import", str(tree),
+                                       "--data-dir", str(data_dir)], env, cwd=checkout)
+            times.setdefault(name, []).append(seconds)
+            rss.setdefault(name, []).append(peak)
+            imported = sum(1 for p in (data_dir / "library").rglob("*") if p.is_file())
+            shutil.rmtree(data_dir)
+            subprocess.run(["sync"], check=True)
+            line.append(f"{name.split(' +')[0]} {seconds:.2f} s ({imported} library files, {peak / 2**20:.0f} MiB)")
+        print(", ".join(line))
+    cp_best, cp_median = min(times["cp -r + sync"]), statistics.median(times["cp -r + sync"])
+    print()
+    print(f"{'':28}{'best s':>9}{'MB/s':>9}{'median s':>10}{'ratio best':>12}{'ratio median':>14}{'peak RSS':>10}")
+    for name, values in times.items():
+        best, median = min(values), statistics.median(values)
+        peak = f"{max(rss[name]) / 2**20:.0f} MiB" if name in rss else ""
+        print(f"{name:28}{best:>9.2f}{total / MB / best:>9.1f}{median:>10.2f}{cp_best / best:>11.2f}x"
+              f"{cp_median / median:>13.2f}x{peak:>10}")
+    ours = times[contenders[0][0]]
+    print(f"ratio (import / cp throughput): {cp_best / min(ours):.2f}x best of {rounds}, "
+          f"{cp_median / statistics.median(ours):.2f}x median   (goal >= 0.9x)")
+    print(f"peak RSS of `shoebox import`: {max(rss[contenders[0][0]]) / 2**20:.0f} MiB")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--megabytes", type=int, default=600)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workdir", type=Path, help="where to build (default: the temp folder; use the data disk)")
+    parser.add_argument("--baseline", type=Path, help="another checkout whose `shoebox import` is timed too")
+    parser.add_argument("--cache", choices=("hot", "cold", "both"), default="both")
     args = parser.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="shoebox-import-bench-", dir=args.workdir))
+    contenders = [("shoebox import + sync", REPO)]
+    if args.baseline:
+        contenders.append(("baseline import + sync", args.baseline.resolve()))
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     try:
         tree = base / "card"
         total, count = build_tree(tree, args.megabytes * MB)
         subprocess.run(["sync"], check=True)
         print(f"tree: {count} files, {total / MB:.0f} MB in {tree}")
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        cp_times, import_times, rss = [], [], []
-        for round_ in range(args.rounds):
-            target = base / f"cp-{round_}"
-            seconds, _ = run_timed(["cp", "-r", str(tree), str(target)])
-            cp_times.append(seconds)
-            shutil.rmtree(target)
-
-            data_dir = base / f"data-{round_}"
-            asyncio.run(make_admin(data_dir))
-            seconds, peak = run_timed([sys.executable, "-m", "appliance", "import", str(tree),
-                                       "--data-dir", str(data_dir)], env)
-            import_times.append(seconds)
-            rss.append(peak)
-            imported = sum(1 for p in (data_dir / "library").rglob("*") if p.is_file())
-            shutil.rmtree(data_dir)
-            subprocess.run(["sync"], check=True)
-            print(f"round {round_ + 1}: cp -r + sync {cp_times[-1]:.2f} s, shoebox import + sync "
-                  f"{import_times[-1]:.2f} s ({imported} library files), peak RSS {peak / 2**20:.0f} MiB")
-        cp_best, import_best = min(cp_times), min(import_times)
-        print()
-        print(f"{'':28}{'seconds':>10}{'MB/s':>10}")
-        print(f"{'cp -r + sync':28}{cp_best:>10.2f}{total / MB / cp_best:>10.1f}")
-        print(f"{'shoebox import + sync':28}{import_best:>10.2f}{total / MB / import_best:>10.1f}")
-        print(f"ratio (import / cp throughput): {cp_best / import_best:.2f}x   (goal >= 0.9x; best of {args.rounds})")
-        print(f"peak RSS of `shoebox import`: {max(rss) / 2**20:.0f} MiB")
+        modes = ["hot", "cold"] if args.cache == "both" else [args.cache]
+        if "cold" in modes and not can_drop_caches():
+            print("cold rounds skipped: dropping the page cache needs root (/proc/sys/vm/drop_caches)")
+            modes.remove("cold")
+        for mode in modes:
+            print(f"\n== source {'in the page cache (hot)' if mode == 'hot' else 'read from disk (cold)'}")
+            measure(base, tree, total, contenders, args.rounds, cold=mode == "cold")
+        print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0

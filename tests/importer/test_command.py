@@ -79,3 +79,23 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise() -> None:
     lines({"type": "progress", "session": session})
     lines({"type": "started", "session": session})
     assert plain.getvalue().count("\n") == 1 and "\r" not in plain.getvalue()
+
+
+def test_import_command_builds_its_import_service_like_the_server_does(tmp_path: Path) -> None:
+    from appliance.importer.command import build_import_service
+    from appliance.services import build_services
+
+    settings = Settings(data_dir=tmp_path / "data", import_user_email="ann@example.com",
+                        import_album_template="{label}", max_upload_bytes=12345, min_free_bytes=678, mdns=False,
+                        jobs_enabled=False, import_auto=False)
+    server, command = build_services(settings).imports, build_import_service(settings)
+
+    def shape(service: object) -> dict[str, object]:
+        return {name: value for name, value in vars(service).items()
+                if isinstance(value, (str, int, float, bool, Path)) or name == "limits"}
+
+    assert shape(command) == shape(server)
+    assert shape(command.ingest) == shape(server.ingest)
+    assert command.ingest.store.root == server.ingest.store.root
+    assert command.ingest.db.path == server.ingest.db.path
+    assert type(command.albums) is type(server.albums)

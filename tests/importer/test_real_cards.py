@@ -221,7 +221,10 @@ async def test_real_card_pulled_mid_import_resumes_on_reinsertion(
 ) -> None:
     """FAT/exFAT: the FUSE driver is killed (reads fail with ENOTCONN). ext4: the device is removed the way
     the unit does it (remove event, lazy unmount, loop device detached)."""
-    image = build(kind, camera_tree(tmp_path / "tree", bulk=24, bulk_size=600_000), tmp_path, "PULL")
+    # more files than the importer has in flight (read ahead of their commit), so the pull after the
+    # first commits lands while files remain to be read
+    bulk = services.imports.workers + 24
+    image = build(kind, camera_tree(tmp_path / "tree", bulk=bulk, bulk_size=300_000), tmp_path, "PULL")
     monkeypatch.setattr(service_module, "PROGRESS_INTERVAL", 0.0)
     source = FakeEventSource()
     manager = ImportManager(services.imports, source, HelperMounter(runtime_dir, data_dir=settings.data_dir),
@@ -267,7 +270,7 @@ async def test_real_card_pulled_mid_import_resumes_on_reinsertion(
             second = await next_session(manager)
     assert second.state == "completed", second.error
     assert second.resumed_from == first.id and second.album_id == first.album_id
-    assert first.imported + second.imported == len(asset_names(settings)) == 28
+    assert first.imported + second.imported == len(asset_names(settings)) == len(EXPECTED) + bulk
     assert_library_consistent(settings)
 
 
