@@ -54,8 +54,7 @@ def asset_where(f: TimelineFilter) -> tuple[str, list[Any]]:
     params += values
     clauses.append("a.deleted_at IS NOT NULL" if f.is_trashed else "a.deleted_at IS NULL")
     if f.is_favorite is not None:
-        clauses.append("a.is_favorite = ?")
-        params.append(int(f.is_favorite))
+        clauses.append(f"a.is_favorite = {int(bool(f.is_favorite))}")  # a literal: the partial index needs it
     if f.album_id:
         clauses.append("a.id IN (SELECT asset_id FROM album_assets WHERE album_id = ?)")
         params.append(f.album_id)
@@ -112,21 +111,29 @@ class TimelineRepository:
         return [(row[0], int(row[1])) for row in await self.db.fetchall(sql, params) if row[1]]
 
     def bucket_sql(self, f: TimelineFilter, month: str) -> tuple[str, list[Any]]:
+        """One month's assets, newest first. Every column comes from the `assets_timeline` covering index (the
+        EXIF columns shown are copied onto the asset, 0008_browse_speed.sql); only the coordinates, asked for by
+        `withCoordinates`, are read from asset_exif."""
         where, params = asset_where(f)
         low, high = month_range(month)
         order = "DESC" if f.order_desc else "ASC"
+        if f.with_coordinates:
+            coordinates = "e.latitude, e.longitude,"
+            join = " LEFT JOIN asset_exif e ON e.asset_id = a.id"
+        else:
+            coordinates, join = "NULL, NULL,", ""
         return (
             "SELECT a.id, a.owner_id,"
-            " CASE WHEN a.width > 0 AND a.height > 0 THEN round(CASE WHEN e.orientation IN"
+            " CASE WHEN a.width > 0 AND a.height > 0 THEN round(CASE WHEN a.exif_orientation IN"
             " ('5', '6', '7', '8', '90', '-90') THEN 1.0 * a.height / a.width ELSE 1.0 * a.width / a.height END, 4)"
             " ELSE 1.0 END AS ratio,"
             " a.is_favorite, a.type, a.deleted_at, a.visibility, a.file_created_at, a.created_at, a.duration_ms,"
             " a.thumbhash, a.live_photo_video_id, a.stack_id,"
             " round((julianday(a.local_date_time) - julianday(a.file_created_at)) * 24, 2) AS offset_hours,"
-            " e.projection_type, e.city, e.country, e.latitude, e.longitude,"
+            f" a.exif_projection_type, a.exif_city, a.exif_country, {coordinates}"
             " CASE WHEN a.stack_id IS NULL THEN 0 ELSE"
             " (SELECT count(*) FROM assets m WHERE m.stack_id = a.stack_id) END AS stack_count"
-            " FROM assets a LEFT JOIN asset_exif e ON e.asset_id = a.id"
+            f" FROM assets a{join}"
             f" WHERE {where} AND a.local_date_time >= ? AND a.local_date_time < ?"
             f" ORDER BY a.file_created_at {order}, a.id {order}",
             [*params, low, high],
