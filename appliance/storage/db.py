@@ -39,6 +39,15 @@ def migration_files() -> list[tuple[str, str]]:
     return sorted(found)
 
 
+def _first_row(conn: sqlite3.Connection, sql: str, params: Params) -> sqlite3.Row | None:
+    cursor = conn.execute(sql, params)
+    try:
+        row: sqlite3.Row | None = cursor.fetchone()
+        return row
+    finally:
+        cursor.close()
+
+
 class Database:
     def __init__(self, path: Path, *, readers: int = 2) -> None:
         self.path = path
@@ -134,13 +143,16 @@ class Database:
             self._readers.put_nowait(conn)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        async with self.reader() as conn, conn.execute(sql, params) as cursor:
-            row: sqlite3.Row | None = await cursor.fetchone()
+        async with self.reader() as conn:
+            # one trip to the connection's thread, as fetchall (aiosqlite has no public call for a first row)
+            row: sqlite3.Row | None = await conn._execute(_first_row, conn._conn, sql, params)
             return row
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self.reader() as conn, conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        # one trip to the connection's thread (execute, fetch and close there), not three: under load each trip
+        # can wait for a time slice, and a search runs several queries
+        async with self.reader() as conn:
+            return list(await conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
