@@ -159,8 +159,7 @@ class AssetService:
             moment = parse_iso(changes["dateTimeOriginal"])
             exif["date_time_original"] = iso(moment)
             values["file_created_at"] = iso(moment)
-            offset = moment.utcoffset() or timedelta(0)
-            values["local_date_time"] = iso((moment + offset).replace(tzinfo=None))
+            values["local_date_time"] = iso(moment.replace(tzinfo=None))  # the wall clock where it was taken
         if not values and not exif:
             return
         update_id = uuid7()

@@ -191,3 +191,21 @@ async def test_places_and_rotation_follow_every_exif_change(
         await conn.execute("DELETE FROM asset_exif WHERE asset_id = ?", (asset,))
     assert await columns() == (None, None, None, round(width / height, 4))
     assert await in_city("Porto") == []
+
+
+async def test_a_month_is_ordered_by_when_taken_whatever_the_time_zones(client: TestClient, alice: Caller) -> None:
+    """Buckets are months of local time, but a month's photos are ordered by the instant they were taken:
+    here local time runs the other way round."""
+    zoned = {"2024-05-10T10:00:00.000Z": "2024-05-10T15:00:00+05:00",   # local 15:00
+             "2024-05-10T12:00:00.000Z": "2024-05-10T07:00:00-05:00",   # local 07:00
+             "2024-05-10T11:00:00.000Z": "2024-05-10T11:00:00+00:00"}   # local 11:00
+    ids = {}
+    for instant, local in zoned.items():
+        ids[instant] = await photo(client, alice, instant)
+        await send_json(client, "PUT", f"/api/assets/{ids[instant]}", alice, {"dateTimeOriginal": local})
+    newest_first = [ids[k] for k in sorted(ids, reverse=True)]
+    bucket = await get_json(client, "/api/timeline/bucket", alice, timeBucket="2024-05-01")
+    assert bucket["id"] == newest_first
+    assert bucket["localOffsetHours"] == [-5, 0, 5]
+    bucket = await get_json(client, "/api/timeline/bucket", alice, timeBucket="2024-05-01", order="asc")
+    assert bucket["id"] == newest_first[::-1]
