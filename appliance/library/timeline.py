@@ -97,7 +97,7 @@ def columns(f: TimelineFilter, names: list[str], rows: list[Any], *, with_coordi
         # as Immich: a partner's or album member's favourite is theirs, not the viewer's
         "isFavorite": [v == 1 and o == viewer_id for v, o in zip(c["is_favorite"], owners, strict=True)],
         "isImage": list(map(bool, c["is_image"])),
-        "isTrashed": list(map(bool, c["is_trashed"])),
+        "isTrashed": [f.is_trashed] * n,  # the filter takes either the trash or everything else
         "visibility": list(c["visibility"]) if "visibility" in c else [f.visibility] * n,
         "fileCreatedAt": list(c["file_created_at"]),
         "localOffsetHours": [0 if v is None else (int(v) if v == int(v) else v) for v in c["offset_hours"]],

@@ -38,11 +38,11 @@ _OFFSET = "round((julianday(a.local_date_time) - julianday(a.file_created_at)) *
 
 def bucket_columns(f: TimelineFilter) -> list[tuple[str, str]]:
     """(name, SQL) of what a month's query reads for this filter. Only what varies from photo to photo is
-    read: with one owner or one visibility those are constants, and a column not read is a few thousand
-    Python objects not made."""
+    read: with one owner or one visibility those are constants (and trashed or not always is), and a column
+    not read is a few thousand Python objects not made."""
     columns = [
         ("id", "a.id"), ("ratio", _RATIO), ("is_favorite", "a.is_favorite"), ("is_image", "a.type = 'IMAGE'"),
-        ("is_trashed", "a.deleted_at IS NOT NULL"), ("file_created_at", "a.file_created_at"),
+        ("file_created_at", "a.file_created_at"),
         ("offset_hours", _OFFSET), ("created_at", "a.created_at"), ("duration_ms", "a.duration_ms"),
         ("thumbhash", "a.thumbhash"), ("live_photo_video_id", "a.live_photo_video_id"),
         ("projection_type", "a.exif_projection_type"), ("city", "a.exif_city"), ("country", "a.exif_country"),

@@ -209,3 +209,14 @@ async def test_a_month_is_ordered_by_when_taken_whatever_the_time_zones(client: 
     assert bucket["localOffsetHours"] == [-5, 0, 5]
     bucket = await get_json(client, "/api/timeline/bucket", alice, timeBucket="2024-05-01", order="asc")
     assert bucket["id"] == newest_first[::-1]
+
+
+async def test_trash_bucket_marks_its_assets_trashed(client: TestClient, alice: Caller) -> None:
+    kept = await photo(client, alice, "2015-03-01T10:00:00.000Z")
+    binned = await photo(client, alice, "2015-03-02T10:00:00.000Z")
+    await send_json(client, "DELETE", "/api/assets", alice, {"ids": [binned]}, status=204)
+    trash = await get_json(client, "/api/timeline/bucket", alice, timeBucket="2015-03-01", isTrashed="true")
+    assert (trash["id"], trash["isTrashed"], trash["visibility"]) == ([binned], [True], ["timeline"])
+    live = await get_json(client, "/api/timeline/bucket", alice, timeBucket="2015-03-01")
+    assert (live["id"], live["isTrashed"], live["ownerId"]) == ([kept], [False], [alice.id])
+    assert_matches("TimeBucketAssetResponseDto", live)
