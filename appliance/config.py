@@ -32,17 +32,22 @@ class Settings:
     import_album_template: str = "{label} {date}"
     import_auto: bool = True  # import cards as they are inserted (needs udev and shoebox-import@.service)
     import_runtime_dir: Path = Path("/run/shoebox-import")  # where shoebox-mount-helper mounts and reports
+    geodata_dir: Path | None = None  # where the place database is built (default: <data>/cache)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def database_path(self) -> Path:
         return self.data_dir / "shoebox.db"
 
+    @property
+    def places_cache_dir(self) -> Path:
+        return self.geodata_dir or self.data_dir / "cache"
+
 
 def _coerce(name: str, value: Any) -> Any:
     kinds = {f.name: f.type for f in fields(Settings)}
     kind = str(kinds.get(name, "str"))
-    if kind == "Path":
+    if kind in ("Path", "Path | None"):
         return Path(value)
     if kind == "int":
         return int(value)

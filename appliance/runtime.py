@@ -95,6 +95,23 @@ async def hardware(services: Services) -> AsyncIterator[None]:
         await (await starting).stop()
 
 
+async def places(services: Services, *, delay: float = 5.0) -> AsyncIterator[None]:
+    """Build the reverse-geocoding database (once per data version, a few seconds) shortly after start, so the
+    first geotagged photo doesn't wait for it and start-up doesn't either."""
+
+    async def prepare() -> None:
+        await asyncio.sleep(delay)
+        await services.places.prepare()
+
+    task = asyncio.create_task(prepare())
+    task.add_done_callback(_log_failure("preparing the place database"))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    await services.places.close()
+
+
 def install_id(data_dir: Path) -> str:
     """A stable id for this box (the image's first boot writes it; created here when missing)."""
     path = data_dir / "install-id"
@@ -152,7 +169,7 @@ def _log_failure(what: str) -> Callable[[asyncio.Task[None]], None]:
 
 
 def default_components(settings: Settings) -> list[Startable]:
-    components: list[Startable] = [hardware, trash_purger]
+    components: list[Startable] = [hardware, trash_purger, places]
     if settings.jobs_enabled:
         from appliance.jobs.system import job_component
 

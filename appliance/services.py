@@ -20,6 +20,7 @@ from appliance.library.ingest import IngestService
 from appliance.library.memories import MemoryService
 from appliance.library.metadata import AssetMetadataService
 from appliance.library.partners import PartnerService
+from appliance.library.places import PlacesService, build_in_background_process
 from appliance.library.search import SearchService
 from appliance.library.server import ServerService
 from appliance.library.settings import ApplianceSettingsService
@@ -36,6 +37,7 @@ from appliance.storage.explore import ExploreRepository
 from appliance.storage.files import MediaStore
 from appliance.storage.imports import ImportRepository
 from appliance.storage.metadata import MetadataRepository
+from appliance.storage.places import PlacesRepository
 from appliance.storage.sharing import PartnerRepository, SharedLinkRepository
 from appliance.storage.sync import SyncRepository
 from appliance.storage.system_metadata import SystemMetadataRepository
@@ -99,6 +101,7 @@ class Services:
     metadata: AssetMetadataService
     events: EventBus
     browse: Browse
+    places: PlacesService
     # optional parts (jobs, hardware, discovery...) register themselves here by name
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -132,7 +135,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
         albums=albums,
         search=search,
         server=ServerService(settings.data_dir, user_repo, asset_repo, trash_days=settings.trash_days,
-                             features={"map": True}),
+                             features={"map": True, "reverseGeocoding": True}),
         imports=ImportService(
             ingest, albums, user_repo, ImportRepository(db), clock,
             user_email=settings.import_user_email, album_template=settings.import_album_template,
@@ -141,6 +144,7 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
         events=events,
         metadata=AssetMetadataService(MetadataRepository(db), access, clock),
         sync=SyncService(SyncRepository(db), clock),
+        places=PlacesService(PlacesRepository(settings.places_cache_dir, build=build_in_background_process)),
     )
     services.extras["appliance_settings"] = ApplianceSettingsService(SystemMetadataRepository(db), user_repo, clock)
     return services

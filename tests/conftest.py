@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,3 +27,18 @@ def test_assets() -> Path:
     if not TEST_ASSETS.is_dir():
         pytest.skip(f"the shared test photos are missing at {TEST_ASSETS}")
     return TEST_ASSETS
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every server a test starts (in process or as `shoebox serve`) shares one place database, built once,
+    instead of each building its own a few seconds after start."""
+    if "SHOEBOX_GEODATA_DIR" not in os.environ:
+        shared = Path(tempfile.mkdtemp(prefix="shoebox-test-geodata-"))
+        os.environ["SHOEBOX_GEODATA_DIR"] = str(shared)
+        config.add_cleanup(lambda: shutil.rmtree(shared, ignore_errors=True))
+
+
+@pytest.fixture(scope="session")
+def geodata_dir() -> Path:
+    """The shared place-database folder (see `pytest_configure`)."""
+    return Path(os.environ["SHOEBOX_GEODATA_DIR"])

@@ -24,3 +24,9 @@ def test_flags_win_over_environment_over_file(tmp_path: Path) -> None:
 def test_data_dir_toml_is_found_without_naming_it(tmp_path: Path) -> None:
     (tmp_path / "shoebox.toml").write_text("[shoebox]\ntrash_days = 7\n")
     assert load_settings({"data_dir": str(tmp_path)}, env={}).trash_days == 7
+
+
+def test_the_place_database_lives_in_the_cache_unless_told_otherwise(tmp_path: Path) -> None:
+    assert load_settings({"data_dir": tmp_path}, env={}).places_cache_dir == tmp_path / "cache"
+    moved = load_settings({"data_dir": tmp_path}, env={"SHOEBOX_GEODATA_DIR": "/var/cache/shoebox"})
+    assert moved.places_cache_dir == Path("/var/cache/shoebox")

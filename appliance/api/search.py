@@ -10,6 +10,7 @@ from appliance.api import dto
 from appliance.api.common import Dto, as_json, auth, body, query, services
 from appliance.api.routing import Router
 from appliance.errors import BadRequest
+from appliance.library.places import Place
 
 router = Router()
 
@@ -133,9 +134,19 @@ async def search_cities(request: web.Request) -> web.Response:
 
 @router.get("/search/places", permission="asset.read")
 async def search_places(request: web.Request) -> web.Response:
-    query(request, PlacesQuery)
-    # no bundled geodata: reverse geocoding is off (/server/features says reverseGeocoding: false)
-    return as_json([])
+    params = query(request, PlacesQuery)
+    found = await services(request).places.search(params.name)
+    return as_json([_place(p) for p in found])
+
+
+def _place(place: Place) -> dict[str, Any]:
+    """PlacesResponseDto: the region names are left out, not null, when unknown (as Immich's mapper does)."""
+    body: dict[str, Any] = {"name": place.name, "latitude": place.latitude, "longitude": place.longitude}
+    if place.admin1_name:
+        body["admin1name"] = place.admin1_name
+    if place.admin2_name:
+        body["admin2name"] = place.admin2_name
+    return body
 
 
 @router.get("/search/person", permission="person.read")

@@ -18,6 +18,7 @@ from appliance.errors import ShoeboxError
 from appliance.jobs.queues import METADATA, THUMBNAILS, VIDEO
 from appliance.jobs.workers import WorkerPool
 from appliance.library.ingest import IngestRequest, IngestService
+from appliance.library.places import PlacesService
 from appliance.media import motion, video
 from appliance.media.errors import MediaError
 from appliance.media.limits import ImageLimits
@@ -62,8 +63,10 @@ class MediaHandlers:
         images: ImageSettings | None = None,
         transcode: video.TranscodeConfig | None = None,
         encoder: Callable[[], video.VideoEncoder] = lambda: video.SOFTWARE_H264,
+        places: PlacesService | None = None,
     ) -> None:
         self.db = db
+        self.places = places  # None: no reverse geocoding (city/state/country stay as they are)
         self.data_dir = data_dir
         self.clock = clock
         self.exiftool = exiftool
@@ -134,11 +137,15 @@ class MediaHandlers:
         if asset is None:
             return
         meta = await self.read_metadata(asset)
+        exif = exif_row(meta)
+        if self.places is not None:
+            # as Immich: the place comes from the coordinates (none without them), not from EXIF text tags
+            exif.update((await self.places.reverse_geocode(meta.latitude, meta.longitude)).as_dict())
         now = self._now()
         width, height = meta.oriented_size
         async with self.db.transaction() as conn:
             await asset_media.write_metadata(
-                conn, asset["id"], exif=exif_row(meta), asset=asset_row(meta, width, height), now=now
+                conn, asset["id"], exif=exif, asset=asset_row(meta, width, height), now=now
             )
             await enqueue(
                 conn, queue=THUMBNAILS, name="AssetGenerateThumbnails", payload={"id": asset["id"]}, now=now,

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -21,7 +22,9 @@ from appliance.jobs.runner import JobRunner
 from appliance.jobs.service import JobService
 from appliance.jobs.workers import PoolSettings, WorkerPool
 from appliance.library.ingest import IngestService
+from appliance.library.places import PlacesService
 from appliance.media import video
+from appliance.media.background import background_prefix
 from appliance.media.metadata import ExifTool
 from appliance.storage.db import Database
 
@@ -44,13 +47,14 @@ class JobSystem:
         encoder: Callable[[], video.VideoEncoder] = lambda: video.SOFTWARE_H264,
         poll_interval: float = 2.0,
         retry_base: float = 30.0,
+        places: PlacesService | None = None,
     ) -> None:
         cores = os.cpu_count() or 1
         self.exiftool = ExifTool()
         self.pool = WorkerPool(pool or PoolSettings(size=min(2, cores)))
         self.handlers = MediaHandlers(
             db, data_dir, clock=clock, exiftool=self.exiftool, pool=self.pool, ingest=ingest, images=images,
-            transcode=transcode, encoder=encoder,
+            transcode=transcode, encoder=encoder, places=places,
         )
         self.runner = JobRunner(
             db,
@@ -63,6 +67,7 @@ class JobSystem:
         self.service = JobService(db, self.runner, clock=clock)
 
     async def start(self) -> None:
+        await asyncio.to_thread(background_prefix)  # tries chrt/ionice once, off the event loop
         await self.pool.start()
         await self.runner.start()
 
@@ -134,6 +139,7 @@ async def job_component(services: Services) -> AsyncIterator[None]:
         clock=services.clock,
         concurrency=hardware_concurrency(services, default_concurrency(os.cpu_count())),
         encoder=hardware_encoder(services),
+        places=services.places,
     )
     system.handlers.encoder_feedback = hardware_feedback(services)
     services.extras["jobs"] = system

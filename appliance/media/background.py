@@ -3,22 +3,47 @@
 `nice 19` alone still lets a busy decoder delay the API on a 2-core board: the scheduler gives a niced task
 its slice before it notices the server woke up. `SCHED_IDLE` (chrt --idle) runs a task only when a core has
 nothing else to do, and the idle IO class (ionice -c 3) does the same for the disk where the IO scheduler
-honours it (BFQ; `mq-deadline` and `none` ignore it). Both come from util-linux; where either is missing,
-the tool still runs, niced.
+honours it (BFQ; `mq-deadline` and `none` ignore it). Both come from util-linux.
+
+Each wrapper is tried once before it is used: a sandbox that forbids changing priorities (a systemd
+`SystemCallFilter` without `@resources`, a seccomp profile of a container) makes `chrt` and `ionice` exit
+with an error instead of running the tool, so a wrapper that fails its trial is left out and the tool still
+runs, with whatever lower priority was allowed.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import shutil
+import subprocess
+
+log = logging.getLogger(__name__)
+
+_WRAPPERS = (("chrt", "--idle", "0"), ("ionice", "-c", "3"))
 
 
 @functools.cache
 def background_prefix(nice: int = 19) -> tuple[str, ...]:
-    """The argv prefix that starts a command as a background tool."""
+    """The argv prefix that starts a command as a background tool (decided once per process)."""
     prefix: list[str] = []
-    if shutil.which("chrt"):
-        prefix += ["chrt", "--idle", "0"]
-    if shutil.which("ionice"):
-        prefix += ["ionice", "-c", "3"]
+    for wrapper in _WRAPPERS:
+        if _works(wrapper):
+            prefix += wrapper
     return (*prefix, "nice", "-n", str(nice))
+
+
+def _works(wrapper: tuple[str, ...]) -> bool:
+    if shutil.which(wrapper[0]) is None:
+        log.info("%s is missing: background tools run without it", wrapper[0])
+        return False
+    try:
+        trial = subprocess.run([*wrapper, "true"], capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError) as err:
+        log.warning("%s cannot run (%s): background tools run without it", wrapper[0], err)
+        return False
+    if trial.returncode != 0:
+        reason = trial.stderr.decode("utf-8", "replace").strip()[:200]
+        log.warning("%s is not allowed here (%s): background tools run without it", " ".join(wrapper), reason)
+        return False
+    return True

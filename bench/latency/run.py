@@ -1,6 +1,6 @@
 """API latency under background load: does a thumbnail backlog and a transcode slow the API down?
 
-One command:  .venv/bin/python bench/latency/run.py [--photos 40] [--requests 300]
+One command:  .venv/bin/python bench/latency/run.py [--photos 60] [--requests 600]
 
 In one run, against a real `shoebox serve` (job queue, hardware governor and all):
   1. idle: p50/p95 of GET /api/assets/{id}/thumbnail and POST /api/search/metadata;
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
 import subprocess
@@ -68,6 +69,14 @@ async def queue_depth(session: aiohttp.ClientSession, url: str, key: str) -> int
     return sum(q["jobCounts"]["active"] + q["jobCounts"]["waiting"] for q in counts.values())
 
 
+async def throttle_state(session: aiohttp.ClientSession, url: str, key: str) -> str:
+    """The governor's state: a SLOW or PAUSE during the loaded run would flatter the figures, so it is shown."""
+    async with session.get(f"{url}/api/appliance/status", headers={"x-api-key": key}) as response:
+        body = await response.json()
+    throttle = (body.get("hardware") or {}).get("throttle") or {}
+    return f"{throttle.get('state', '?')} ({throttle.get('reason', '')})"
+
+
 async def measure(
     session: aiohttp.ClientSession, url: str, key: str, ids: list[str], requests: int
 ) -> dict[str, list[float]]:
@@ -106,9 +115,13 @@ async def run(work: Path, photos: int, requests: int) -> None:
             uploads = [asyncio.create_task(upload(session, server.url, key, p)) for p in [video, *corpus]]
             await asyncio.gather(*uploads)
             depth_before = await queue_depth(session, server.url, key)
+            state_before = await throttle_state(session, server.url, key)
             loaded = await measure(session, server.url, key, ids, requests)
             depth_after = await queue_depth(session, server.url, key)
+            state_after = await throttle_state(session, server.url, key)
         print(f"backlog while measuring: {depth_before} jobs at the start, {depth_after} at the end")
+        print(f"throttle: {state_before} at the start, {state_after} at the end; "
+              f"load average {os.getloadavg()[0]:.2f}")
         print(f"{'request':<28}{'idle p50':>10}{'idle p95':>10}{'load p50':>10}{'load p95':>10}{'p95 ratio':>11}")
         for name, label in (("thumbnail", "GET /assets/{id}/thumbnail"), ("search", "POST /search/metadata")):
             ratio = pct(loaded[name], 95) / pct(idle[name], 95)
@@ -133,8 +146,8 @@ def startup_cost(work: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=int, default=40)
-    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--photos", type=int, default=60)
+    parser.add_argument("--requests", type=int, default=600)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="shoebox-latency-", dir="/var/tmp"))
     try:

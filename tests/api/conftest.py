@@ -39,8 +39,8 @@ class Caller:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", mdns=False, jobs_enabled=False)
+def settings(tmp_path: Path, geodata_dir: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", mdns=False, jobs_enabled=False, geodata_dir=geodata_dir)
 
 
 @pytest.fixture

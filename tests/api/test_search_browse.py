@@ -96,10 +96,9 @@ async def test_without_machine_learning(client: TestClient, alice: Caller) -> No
     assert response.status == 400
     assert (await response.json())["message"] == "Smart search is not enabled"
     assert await get_json(client, "/api/search/person", alice, name="Ann") == []
-    assert await get_json(client, "/api/search/places", alice, name="Lyon") == []
     features = await get_json(client, "/api/server/features")
     assert features["smartSearch"] is False and features["facialRecognition"] is False
-    assert features["reverseGeocoding"] is False and features["map"] is True
+    assert features["map"] is True
 
 
 async def test_large_assets_biggest_first(client: TestClient, alice: Caller) -> None:

@@ -29,8 +29,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def services(data_dir: Path) -> AsyncIterator[Services]:
-    built = build_services(Settings(data_dir=data_dir))
+async def services(data_dir: Path, geodata_dir: Path) -> AsyncIterator[Services]:
+    built = build_services(Settings(data_dir=data_dir, geodata_dir=geodata_dir))
     await built.db.open()
     built.store.prepare_blocking()
     yield built
@@ -75,7 +75,7 @@ def add_asset(services: Services, owner: str) -> AddAsset:
 async def jobs(services: Services, data_dir: Path) -> AsyncIterator[JobSystem]:
     system = JobSystem(
         services.db, data_dir, ingest=services.ingest, poll_interval=0.05, retry_base=0.05,
-        pool=PoolSettings(size=2, timeout=60),
+        pool=PoolSettings(size=2, timeout=60), places=services.places,
     )
     await system.start()
     yield system

@@ -16,7 +16,7 @@ from appliance.storage.db import Database
 from .conftest import AddAsset
 
 
-async def test_a_heic_upload_gets_exif_dates_thumbnails_and_a_thumbhash(
+async def test_a_heic_upload_gets_exif_dates_a_place_thumbnails_and_a_thumbhash(
     jobs: JobSystem, db: Database, data_dir: Path, add_asset: AddAsset, test_assets: Path
 ) -> None:
     asset_id = await add_asset(test_assets / "formats/heic/IMG_2682.heic")
@@ -32,6 +32,8 @@ async def test_a_heic_upload_gets_exif_dates_thumbnails_and_a_thumbhash(
     assert exif["time_zone"] == "UTC-5"
     assert exif["make"] == "Apple"
     assert exif["latitude"] == pytest.approx(41.2203, abs=1e-3)
+    # reverse geocoded from the bundled GeoNames data, as Immich does: a suburb of Omaha
+    assert (exif["city"], exif["state"], exif["country"]) == ("Ralston", "Nebraska", "United States of America")
     thumb = pyvips.Image.new_from_file(str(data_dir / files["thumbnail"]))
     preview = pyvips.Image.new_from_file(str(data_dir / files["preview"]))
     assert (thumb.width, thumb.height) == (333, 250)

@@ -175,3 +175,33 @@ def test_sysusers_and_tmpfiles_create_the_user_and_an_owned_data_folder(tmp_path
     data = (root / "var/lib/shoebox").stat()
     assert (data.st_uid, data.st_gid, data.st_mode & 0o777) == (int(shoebox[2]), int(shoebox[3]), 0o750)
     assert (root / "run/shoebox-import").is_dir()
+
+
+def _syscalls(names: str, tool: str) -> set[str]:
+    """Expand syscall names and @groups with systemd's own tables."""
+    found: set[str] = set()
+    for name in names.split():
+        if not name.startswith("@"):
+            found.add(name)
+            continue
+        listing = subprocess.run([tool, "syscall-filter", name], capture_output=True, text=True, check=True)
+        for line in listing.stdout.splitlines()[1:]:
+            entry = line.strip()
+            if entry and not entry.startswith("#"):
+                found |= _syscalls(entry, tool) if entry.startswith("@") else {entry}
+    return found
+
+
+def test_the_syscall_filter_lets_background_work_lower_its_priority_and_nothing_more() -> None:
+    """Decoders, exiftool and ffmpeg are started under nice/chrt --idle/ionice (media/background.py) and the
+    decoders cap their address space; under the unit's filter those calls must work. Later assignments add to or
+    remove from the allow list in order, as systemd merges them."""
+    tool = _tool("systemd-analyze")
+    allowed: set[str] = set()
+    for value in _directives(UNITS / "shoebox.service")["Service.SystemCallFilter"]:
+        if value.startswith("~"):
+            allowed -= _syscalls(value[1:], tool)
+        else:
+            allowed |= _syscalls(value, tool)
+    assert {"setpriority", "sched_setscheduler", "ioprio_set", "prlimit64"} <= allowed
+    assert not {"reboot", "mount", "setuid", "sched_setaffinity", "init_module", "swapon"} & allowed
