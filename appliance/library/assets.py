@@ -90,7 +90,11 @@ class AssetService:
 
     async def views(self, assets: list[AssetRecord], *, with_exif: bool = True) -> list[AssetView]:
         exifs = await self.assets.get_exifs([a.id for a in assets]) if with_exif else {}
-        views = [AssetView(asset, exifs.get(asset.id)) for asset in assets]
+        return await self.views_of([(asset, exifs.get(asset.id)) for asset in assets])
+
+    async def views_of(self, pairs: list[tuple[AssetRecord, ExifRecord | None]]) -> list[AssetView]:
+        """Views of assets whose EXIF rows were read with them."""
+        views = [AssetView(asset, exif) for asset, exif in pairs]
         for hook in self.view_hooks:
             await hook(views)
         return views

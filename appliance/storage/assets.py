@@ -152,6 +152,12 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+_ASSET_FIELDS = [f.name for f in dataclasses.fields(AssetRecord)]
+_ASSET_AND_EXIF_COLUMNS = ", ".join(
+    [f"a.{name}" for name in _ASSET_FIELDS] + [f"e.{f.name} AS e_{f.name}" for f in dataclasses.fields(ExifRecord)]
+)
+
+
 class AssetRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -262,35 +268,54 @@ class AssetRepository:
         rows = await self.db.fetchall("SELECT kind, path FROM asset_files WHERE asset_id = ?", (asset_id,))
         return {row["kind"]: row["path"] for row in rows}
 
-    def search_sql(self, query: AssetQuery, *, limit: int, offset: int = 0) -> tuple[str, list[Any]]:
+    def search_sql(self, query: AssetQuery, *, limit: int, offset: int = 0, with_exif: bool = False
+                   ) -> tuple[str, list[Any]]:
         """A page of matches, newest (or biggest) first. Each owner's matches come from one index range in
         order, so SQLite stops after the page; several owners (me and my partners, an album's members) are one
-        such walk each, merged, as SQLite would otherwise sort every photo of all of them."""
+        such walk each, merged, as SQLite would otherwise sort every photo of all of them. `with_exif` adds
+        the asset_exif columns (as `e_<name>`) to each row, read in the same walk."""
         order = "DESC" if query.order_desc else "ASC"
         column = "file_size" if query.order_by_size else "file_created_at"
         if 1 < len(query.owner_ids) <= 20:
             parts: list[str] = []
             params: list[Any] = []
             for owner_id in query.owner_ids:
-                sql, values = self._search_sql(dataclasses.replace(query, owner_ids=[owner_id]), column, order)
+                one = dataclasses.replace(query, owner_ids=[owner_id])
+                sql, values = self._search_sql(one, column, order, with_exif)
                 parts.append(f"SELECT * FROM ({sql} LIMIT ?)")
                 params += [*values, limit + offset]
             return (
                 f"{' UNION ALL '.join(parts)} ORDER BY {column} {order}, id {order} LIMIT ? OFFSET ?",
                 [*params, limit, offset],
             )
-        sql, params = self._search_sql(query, column, order)
+        sql, params = self._search_sql(query, column, order, with_exif)
         return f"{sql} LIMIT ? OFFSET ?", [*params, limit, offset]
 
     @staticmethod
-    def _search_sql(query: AssetQuery, column: str, order: str) -> tuple[str, list[Any]]:
+    def _search_sql(query: AssetQuery, column: str, order: str, with_exif: bool) -> tuple[str, list[Any]]:
         where, params, join_exif = build_where(query)
-        join = " LEFT JOIN asset_exif e ON e.asset_id = a.id" if join_exif else ""
-        return f"SELECT a.* FROM assets a{join} WHERE {where} ORDER BY a.{column} {order}, a.id {order}", params
+        join = " LEFT JOIN asset_exif e ON e.asset_id = a.id" if join_exif or with_exif else ""
+        select = _ASSET_AND_EXIF_COLUMNS if with_exif else "a.*"
+        return (
+            f"SELECT {select} FROM assets a{join} WHERE {where} ORDER BY a.{column} {order}, a.id {order}",
+            params,
+        )
 
     async def search(self, query: AssetQuery, *, limit: int, offset: int = 0) -> list[AssetRecord]:
         sql, params = self.search_sql(query, limit=limit, offset=offset)
         return from_rows(AssetRecord, await self.db.fetchall(sql, params))
+
+    async def search_with_exif(self, query: AssetQuery, *, limit: int, offset: int = 0
+                               ) -> list[tuple[AssetRecord, ExifRecord | None]]:
+        """`search`, with each asset's EXIF row (None if it has none) from the same query."""
+        sql, params = self.search_sql(query, limit=limit, offset=offset, with_exif=True)
+        split = len(_ASSET_FIELDS)
+        found: list[tuple[AssetRecord, ExifRecord | None]] = []
+        for row in await self.db.fetchall(sql, params):
+            values = tuple(row)
+            exif = ExifRecord(*values[split:]) if values[split] is not None else None
+            found.append((AssetRecord(*values[:split]), exif))
+        return found
 
     async def count(self, query: AssetQuery) -> int:
         where, params, join_exif = build_where(query)

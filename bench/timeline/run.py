@@ -194,7 +194,7 @@ async def print_plans(services: object, month: str) -> None:
                 ("search city", AssetQuery(owner_ids=[owner], city="Lyon"), 101))
     for title, query, limit in searches:
         if hasattr(assets, "search_sql"):
-            plans.append((title, assets.search_sql(query, limit=limit)))
+            plans.append((title, assets.search_sql(query, limit=limit, with_exif=True)))
         else:  # an older Shoebox, for a before/after comparison (Lyon is a common city: its `+e.city` walk)
             where, params, join_exif = build_where(query)
             where = where.replace("e.city = ?", "+e.city = ?")
