@@ -118,6 +118,18 @@ async def generate(data_dir: Path, total: int) -> list[str]:
     return user_ids
 
 
+def stale(db_path: Path) -> bool:
+    """Whether a kept library comes from the earlier generator, whose ANALYZE statistics (which a real box never
+    has) would steer the plans measured."""
+    if not db_path.exists():
+        return False
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone() is not None
+    finally:
+        conn.close()
+
+
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1]
@@ -215,6 +227,11 @@ async def main() -> None:
         with tempfile.TemporaryDirectory(prefix="shoebox-bench-") as scratch:
             folder = args.keep / str(size) if args.keep else Path(scratch)
             print(f"\n== {size:,} assets", flush=True)
+            if stale(folder / "shoebox.db"):
+                print("  a library kept by an older version of this bench (ANALYZE statistics, EXIF on a third of"
+                      " the assets): generating it again")
+                for leftover in folder.glob("shoebox.db*"):
+                    leftover.unlink()
             if not (folder / "shoebox.db").exists():
                 await generate(folder, size)
             results = await measure(folder, args.rounds)
