@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from types import ModuleType
@@ -34,6 +35,7 @@ from appliance.api import (
     users,
 )
 from appliance.api.common import SERVICES, as_json
+from appliance.api.compression import gzip_middleware
 from appliance.api.middleware import errors_middleware, guarded
 from appliance.api.realtime import attach_realtime
 from appliance.api.routing import Router
@@ -66,7 +68,7 @@ def add_routes(app: web.Application, routers: list[Router], prefix: str = "/api"
 def create_app(services: Services, *, components: list[Startable] | None = None,
                extra_routers: list[Router] | None = None) -> web.Application:
     app = web.Application(
-        middlewares=[errors_middleware],
+        middlewares=[gzip_middleware, errors_middleware],
         client_max_size=services.settings.max_json_bytes,
     )
     app[SERVICES] = services
@@ -79,7 +81,25 @@ def create_app(services: Services, *, components: list[Startable] | None = None,
     app.cleanup_ctx.append(_database_lifecycle)
     for component in components or []:
         app.cleanup_ctx.append(_component_context(component))
+    app.on_startup.append(_settle_heap)  # after the contexts above: the server is fully built
     return app
+
+
+_heap = {"settled": False}
+
+
+async def _settle_heap(app: web.Application) -> None:
+    """Move what start-up built (modules, schemas, routes: tens of thousands of objects that live as long as the
+    process) out of the garbage collector's sight. Otherwise every full collection walks them all again: at a
+    few thousand photos per timeline month, one request in ten paid ~60 ms for it. Once per process.
+
+    The youngest generation is collected every 5,000 new objects instead of 700: a month's answer makes tens of
+    thousands, and 14 small collections per request (~2 ms) become one."""
+    if not _heap["settled"]:
+        _heap["settled"] = True
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(5000, 10, 10)
 
 
 async def _database_lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
+import orjson
 import pydantic
 from aiohttp import web
 
@@ -85,13 +86,24 @@ def uuid_param(request: web.Request, name: str = "id") -> str:
     return value.lower()
 
 
+def dumps(data: Any) -> bytes:
+    """Compact UTF-8 JSON, the bytes `json.dumps(data, separators=(",", ":"), ensure_ascii=False)` gives
+    (orjson is several times faster on large bodies such as a month of the timeline). The one difference:
+    tiny exponents print as JavaScript does (`1e-7`, not Python's `1e-07`). Integers beyond 64 bits, which
+    orjson refuses, go through the standard library."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def as_json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(),
-        status=status,
-        content_type="application/json",
-        charset="utf-8",
-    )
+    return json_bytes(dumps(data), status)
+
+
+def json_bytes(payload: bytes, status: int = 200) -> web.Response:
+    """A JSON response from bytes already encoded."""
+    return web.Response(body=payload, status=status, content_type="application/json", charset="utf-8")
 
 
 def no_content() -> web.Response:

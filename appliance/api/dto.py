@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+from binascii import b2a_base64
 from typing import Any
 
 from appliance.library.albums import AlbumView
@@ -15,7 +15,7 @@ CLUSTER_GROUP_ID = "00000000-0000-4000-8000-000000000000"
 
 
 def b64(value: bytes | None) -> str | None:
-    return base64.b64encode(value).decode() if value is not None else None
+    return b2a_base64(value, newline=False).decode() if value is not None else None
 
 
 def user(record: UserRecord) -> dict[str, Any]:
@@ -110,8 +110,8 @@ def asset(view: AssetView, *, with_exif: bool = True) -> dict[str, Any]:
         "originalFileName": a.original_file_name,
         "originalMimeType": a.original_mime_type,
         "originalPath": a.original_path,
-        "checksum": b64(bytes(a.checksum)),
-        "thumbhash": b64(bytes(a.thumbhash)) if a.thumbhash is not None else None,
+        "checksum": b2a_base64(a.checksum, newline=False).decode(),
+        "thumbhash": b2a_base64(a.thumbhash, newline=False).decode() if a.thumbhash is not None else None,
         "fileCreatedAt": a.file_created_at,
         "fileModifiedAt": a.file_modified_at,
         "localDateTime": a.local_date_time,

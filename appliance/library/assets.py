@@ -90,7 +90,11 @@ class AssetService:
 
     async def views(self, assets: list[AssetRecord], *, with_exif: bool = True) -> list[AssetView]:
         exifs = await self.assets.get_exifs([a.id for a in assets]) if with_exif else {}
-        views = [AssetView(asset, exifs.get(asset.id)) for asset in assets]
+        return await self.views_of([(asset, exifs.get(asset.id)) for asset in assets])
+
+    async def views_of(self, pairs: list[tuple[AssetRecord, ExifRecord | None]]) -> list[AssetView]:
+        """Views of assets whose EXIF rows were read with them."""
+        views = [AssetView(asset, exif) for asset, exif in pairs]
         for hook in self.view_hooks:
             await hook(views)
         return views
@@ -159,8 +163,7 @@ class AssetService:
             moment = parse_iso(changes["dateTimeOriginal"])
             exif["date_time_original"] = iso(moment)
             values["file_created_at"] = iso(moment)
-            offset = moment.utcoffset() or timedelta(0)
-            values["local_date_time"] = iso((moment + offset).replace(tzinfo=None))
+            values["local_date_time"] = iso(moment.replace(tzinfo=None))  # the wall clock where it was taken
         if not values and not exif:
             return
         update_id = uuid7()

@@ -83,9 +83,9 @@ class SearchService:
         if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
             raise BadRequest(f"size must be between 1 and {MAX_PAGE_SIZE}, page at least 1")
         query = await self.build_query(context, dto)
-        found = await self.assets.search(query, limit=size + 1, offset=(page - 1) * size)
+        found = await self.assets.search_with_exif(query, limit=size + 1, offset=(page - 1) * size)
         has_next = len(found) > size
-        views = await self.asset_service.views(found[:size], with_exif=True)
+        views = await self.asset_service.views_of(found[:size])
         # Immich's `total` is the number of items on this page (search.service.ts mapResponse), not a count
         # of every match; /search/statistics gives that. It also spares a count over the whole library.
         return views, len(views), (str(page + 1) if has_next else None)

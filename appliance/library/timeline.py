@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from base64 import b64encode
+from binascii import b2a_base64
 from typing import Any
 
 from appliance.errors import BadRequest
 from appliance.library.auth import AuthContext
 from appliance.library.partners import PartnerService
 from appliance.library.tags import TagService
-from appliance.storage.timeline import BUCKET_COLUMNS, TimelineFilter, TimelineRepository
+from appliance.storage.timeline import TimelineFilter, TimelineRepository
 
 _BUCKET = re.compile(r"^(\d{4})-(\d{2})-01(T00:00:00(\.000)?Z?)?$")
 
@@ -76,34 +76,34 @@ class TimelineService:
     async def bucket(self, context: AuthContext, params: dict[str, Any]) -> dict[str, Any]:
         month = parse_bucket(params["timeBucket"])
         f = await self.build_filter(context, params)
-        rows = await self.repo.bucket(f, month)
+        names, rows = await self.repo.bucket(f, month)
         hide_location = context.shared_link is not None and not context.shared_link.link.show_metadata
-        return columns(rows, with_stacked=f.with_stacked, with_coordinates=f.with_coordinates and not hide_location,
+        return columns(f, names, rows, with_coordinates=f.with_coordinates and not hide_location,
                        viewer_id=context.user_id)
 
 
-def columns(rows: list[Any], *, with_stacked: bool, with_coordinates: bool, viewer_id: str) -> dict[str, Any]:
-    """Rows (in TimelineRepository.bucket_sql's column order) → Immich's columnar TimeBucketAssetResponseDto.
-    Transposed with zip: a month of a few thousand photos costs a few list comprehensions, not a loop per row."""
-    if not rows:
-        cols: list[tuple[Any, ...]] = [()] * len(BUCKET_COLUMNS)
-    else:
-        cols = list(zip(*rows, strict=True))
-    c = dict(zip(BUCKET_COLUMNS, cols, strict=True))
+def columns(f: TimelineFilter, names: list[str], rows: list[Any], *, with_coordinates: bool, viewer_id: str
+            ) -> dict[str, Any]:
+    """Rows (with TimelineRepository.bucket's column names) → Immich's columnar TimeBucketAssetResponseDto.
+    Transposed with zip: a month of a few thousand photos costs a few list comprehensions, not a loop per row.
+    Columns the filter makes constant (one owner, one visibility) are not read, only repeated."""
+    n = len(rows)
+    c = dict(zip(names, zip(*rows, strict=True) if rows else [()] * len(names), strict=True))
+    owners = c["owner_id"] if "owner_id" in c else [f.owner_ids[0] if f.owner_ids else None] * n
     out: dict[str, Any] = {
         "id": list(c["id"]),
-        "ownerId": list(c["owner_id"]),
+        "ownerId": list(owners),
         "ratio": list(c["ratio"]),
         # as Immich: a partner's or album member's favourite is theirs, not the viewer's
-        "isFavorite": [v == 1 and o == viewer_id for v, o in zip(c["is_favorite"], c["owner_id"], strict=True)],
-        "isImage": [v == "IMAGE" for v in c["type"]],
-        "isTrashed": [v is not None for v in c["deleted_at"]],
-        "visibility": list(c["visibility"]),
+        "isFavorite": [v == 1 and o == viewer_id for v, o in zip(c["is_favorite"], owners, strict=True)],
+        "isImage": list(map(bool, c["is_image"])),
+        "isTrashed": [f.is_trashed] * n,  # the filter takes either the trash or everything else
+        "visibility": list(c["visibility"]) if "visibility" in c else [f.visibility] * n,
         "fileCreatedAt": list(c["file_created_at"]),
         "localOffsetHours": [0 if v is None else (int(v) if v == int(v) else v) for v in c["offset_hours"]],
         "createdAt": list(c["created_at"]),
         "duration": list(c["duration_ms"]),
-        "thumbhash": [b64encode(v).decode() if v else None for v in c["thumbhash"]],
+        "thumbhash": [b2a_base64(v, newline=False).decode() if v else None for v in c["thumbhash"]],
         "livePhotoVideoId": list(c["live_photo_video_id"]),
         "projectionType": list(c["projection_type"]),
         "city": list(c["city"]),
@@ -111,6 +111,6 @@ def columns(rows: list[Any], *, with_stacked: bool, with_coordinates: bool, view
     }
     if with_coordinates:
         out["latitude"], out["longitude"] = list(c["latitude"]), list(c["longitude"])
-    if with_stacked:
-        out["stack"] = [[s, str(n)] if s else None for s, n in zip(c["stack_id"], c["stack_count"], strict=True)]
+    if f.with_stacked:
+        out["stack"] = [[s, str(k)] if s else None for s, k in zip(c["stack_id"], c["stack_count"], strict=True)]
     return out

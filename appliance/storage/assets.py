@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +11,7 @@ import aiosqlite
 
 from appliance.ids import uuid7
 from appliance.storage.db import Database
-from appliance.storage.records import AssetRecord, ExifRecord, from_row
+from appliance.storage.records import AssetRecord, ExifRecord, from_row, from_rows
 
 _UPDATABLE = {
     "file_created_at", "file_modified_at", "local_date_time", "updated_at", "deleted_at", "visibility",
@@ -90,7 +91,8 @@ def build_where(query: AssetQuery) -> tuple[str, list[Any], bool]:
     if query.type:
         add("a.type = ?", query.type)
     if query.is_favorite is not None:
-        add("a.is_favorite = ?", int(query.is_favorite))
+        # a literal, not a parameter: only then can SQLite use the partial index of favourites
+        add(f"a.is_favorite = {int(bool(query.is_favorite))}")
     if query.is_offline is not None:
         add("a.is_offline = ?", int(query.is_offline))
     if query.is_encoded is not None:
@@ -116,8 +118,10 @@ def build_where(query: AssetQuery) -> tuple[str, list[Any], bool]:
             add(f"{column} = ?", value)
     if query.original_file_name:
         add("a.original_file_name LIKE ? ESCAPE '\\'", f"%{_escape_like(query.original_file_name)}%")
+    if query.city is not None:
+        add("a.exif_city = ?", query.city)  # asset_exif.city, copied onto the asset (0008_browse_speed.sql)
     exif_filters: tuple[tuple[str, object], ...] = (
-        ("e.city", query.city), ("e.state", query.state), ("e.country", query.country), ("e.make", query.make),
+        ("e.state", query.state), ("e.country", query.country), ("e.make", query.make),
         ("e.model", query.model), ("e.lens_model", query.lens_model), ("e.rating", query.rating),
     )
     for column, value in exif_filters:
@@ -146,6 +150,12 @@ def build_where(query: AssetQuery) -> tuple[str, list[Any], bool]:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_ASSET_FIELDS = [f.name for f in dataclasses.fields(AssetRecord)]
+_ASSET_AND_EXIF_COLUMNS = ", ".join(
+    [f"a.{name}" for name in _ASSET_FIELDS] + [f"e.{f.name} AS e_{f.name}" for f in dataclasses.fields(ExifRecord)]
+)
 
 
 class AssetRepository:
@@ -189,7 +199,7 @@ class AssetRepository:
             chunk = list(asset_ids[start : start + 500])
             sql, params = _in("id", chunk)
             rows = await self.db.fetchall(f"SELECT * FROM assets WHERE {sql}", params)
-            found.extend(from_row(AssetRecord, row) for row in rows)
+            found.extend(from_rows(AssetRecord, rows))
         return found
 
     async def get_exif(self, asset_id: str) -> ExifRecord | None:
@@ -200,8 +210,8 @@ class AssetRepository:
         found: dict[str, ExifRecord] = {}
         for start in range(0, len(asset_ids), 500):
             sql, params = _in("asset_id", list(asset_ids[start : start + 500]))
-            for row in await self.db.fetchall(f"SELECT * FROM asset_exif WHERE {sql}", params):
-                found[row["asset_id"]] = from_row(ExifRecord, row)
+            for exif in from_rows(ExifRecord, await self.db.fetchall(f"SELECT * FROM asset_exif WHERE {sql}", params)):
+                found[exif.asset_id] = exif
         return found
 
     async def find_by_checksum(self, owner_id: str, checksum: bytes) -> AssetRecord | None:
@@ -269,30 +279,54 @@ class AssetRepository:
         rows = await self.db.fetchall("SELECT kind, path FROM asset_files WHERE asset_id = ?", (asset_id,))
         return {row["kind"]: row["path"] for row in rows}
 
-    async def search(self, query: AssetQuery, *, limit: int, offset: int = 0) -> list[AssetRecord]:
-        where, params, join_exif = build_where(query)
-        join = " LEFT JOIN asset_exif e ON e.asset_id = a.id" if join_exif else ""
+    def search_sql(self, query: AssetQuery, *, limit: int, offset: int = 0, with_exif: bool = False
+                   ) -> tuple[str, list[Any]]:
+        """A page of matches, newest (or biggest) first. Each owner's matches come from one index range in
+        order, so SQLite stops after the page; several owners (me and my partners, an album's members) are one
+        such walk each, merged, as SQLite would otherwise sort every photo of all of them. `with_exif` adds
+        the asset_exif columns (as `e_<name>`) to each row, read in the same walk."""
         order = "DESC" if query.order_desc else "ASC"
-        column = "a.file_size" if query.order_by_size else "a.file_created_at"
-        if query.city is not None and not query.order_by_size and await self._common_city(query):
-            # A common city: walking the owner's photos newest first and stopping at `limit` beats fetching
-            # every photo of the city through its index and sorting them (no STAT4 here to tell SQLite).
-            where = where.replace("e.city = ?", "+e.city = ?")
-        rows = await self.db.fetchall(
-            f"SELECT a.* FROM assets a{join} WHERE {where}"
-            f" ORDER BY {column} {order}, a.id {order} LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
-        return [from_row(AssetRecord, row) for row in rows]
+        column = "file_size" if query.order_by_size else "file_created_at"
+        if 1 < len(query.owner_ids) <= 20:
+            parts: list[str] = []
+            params: list[Any] = []
+            for owner_id in query.owner_ids:
+                one = dataclasses.replace(query, owner_ids=[owner_id])
+                sql, values = self._search_sql(one, column, order, with_exif)
+                parts.append(f"SELECT * FROM ({sql} LIMIT ?)")
+                params += [*values, limit + offset]
+            return (
+                f"{' UNION ALL '.join(parts)} ORDER BY {column} {order}, id {order} LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            )
+        sql, params = self._search_sql(query, column, order, with_exif)
+        return f"{sql} LIMIT ? OFFSET ?", [*params, limit, offset]
 
-    async def _common_city(self, query: AssetQuery) -> bool:
-        """Whether at least 1 in 50 of the owners' photos are in `query.city`."""
-        in_city = await self.db.fetchval("SELECT count(*) FROM asset_exif WHERE city = ?", (query.city,))
-        marks = ", ".join("?" for _ in query.owner_ids) or "NULL"
-        owned = await self.db.fetchval(
-            f"SELECT coalesce(sum(n), 0) FROM asset_month_counts WHERE owner_id IN ({marks})", list(query.owner_ids)
+    @staticmethod
+    def _search_sql(query: AssetQuery, column: str, order: str, with_exif: bool) -> tuple[str, list[Any]]:
+        where, params, join_exif = build_where(query)
+        join = " LEFT JOIN asset_exif e ON e.asset_id = a.id" if join_exif or with_exif else ""
+        select = _ASSET_AND_EXIF_COLUMNS if with_exif else "a.*"
+        return (
+            f"SELECT {select} FROM assets a{join} WHERE {where} ORDER BY a.{column} {order}, a.id {order}",
+            params,
         )
-        return int(in_city or 0) * 50 >= int(owned or 0)
+
+    async def search(self, query: AssetQuery, *, limit: int, offset: int = 0) -> list[AssetRecord]:
+        sql, params = self.search_sql(query, limit=limit, offset=offset)
+        return from_rows(AssetRecord, await self.db.fetchall(sql, params))
+
+    async def search_with_exif(self, query: AssetQuery, *, limit: int, offset: int = 0
+                               ) -> list[tuple[AssetRecord, ExifRecord | None]]:
+        """`search`, with each asset's EXIF row (None if it has none) from the same query."""
+        sql, params = self.search_sql(query, limit=limit, offset=offset, with_exif=True)
+        split = len(_ASSET_FIELDS)
+        found: list[tuple[AssetRecord, ExifRecord | None]] = []
+        for row in await self.db.fetchall(sql, params):
+            values = tuple(row)
+            exif = ExifRecord(*values[split:]) if values[split] is not None else None
+            found.append((AssetRecord(*values[:split]), exif))
+        return found
 
     async def count(self, query: AssetQuery) -> int:
         where, params, join_exif = build_where(query)
@@ -329,7 +363,7 @@ class AssetRepository:
         rows = await self.db.fetchall(
             "SELECT * FROM assets WHERE deleted_at IS NOT NULL AND deleted_at < ?", (before,)
         )
-        return [from_row(AssetRecord, row) for row in rows]
+        return from_rows(AssetRecord, rows)
 
     # upload intents: files moved into the library whose row is not committed yet
     async def add_intent(self, path: str, now: str) -> None:

@@ -141,8 +141,10 @@ class Database:
             return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self.reader() as conn, conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        # one trip to the connection's thread (execute, fetch and close there), not three: under load each trip
+        # can wait for a time slice, and a search runs several queries
+        async with self.reader() as conn:
+            return list(await conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import operator
 import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,9 +19,34 @@ def _field_names(cls: type) -> frozenset[str]:
     return frozenset(f.name for f in dataclasses.fields(cls))
 
 
+@functools.cache
+def _positional(cls: type, keys: tuple[str, ...]) -> Callable[[Any], Any] | None:
+    """For rows with these column names: a getter giving the dataclass's fields in order (positional arguments
+    are several times faster than building a dict per row), or None when a field has no column."""
+    where = {key: i for i, key in enumerate(keys)}
+    fields = dataclasses.fields(cls)
+    indexes = [where.get(f.name) for f in fields]
+    if None in indexes or len(indexes) < 2 or not all(f.init and not f.kw_only for f in fields):
+        return None
+    return operator.itemgetter(*[i for i in indexes if i is not None])
+
+
 def from_row(cls: type[T], row: sqlite3.Row) -> T:
+    getter = _positional(cls, tuple(row.keys()))  # type: ignore[arg-type]  # classes are hashable
+    if getter is not None:
+        return cls(*getter(row))
     names = _field_names(cls)  # type: ignore[arg-type]  # classes are hashable
     return cls(**{key: row[key] for key in row.keys() if key in names})  # noqa: SIM118 - sqlite3.Row iterates values
+
+
+def from_rows(cls: type[T], rows: Sequence[sqlite3.Row]) -> list[T]:
+    """`from_row` for rows of one query: the column layout is looked at once."""
+    if not rows:
+        return []
+    getter = _positional(cls, tuple(rows[0].keys()))  # type: ignore[arg-type]  # classes are hashable
+    if getter is None:
+        return [from_row(cls, row) for row in rows]
+    return [cls(*getter(row)) for row in rows]
 
 
 @dataclass

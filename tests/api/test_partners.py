@@ -42,3 +42,24 @@ async def test_partner_can_read_but_not_change(client: TestClient, alice: Caller
     await send_json(client, "PUT", f"/api/partners/{alice.id}", bob, {"inTimeline": True})
     found = await send_json(client, "POST", "/api/search/metadata", bob, {})
     assert [a["id"] for a in found["assets"]["items"]] == [asset]
+
+
+async def test_search_pages_through_my_photos_and_my_partners_merged_by_date(
+    client: TestClient, alice: Caller, bob: Caller
+) -> None:
+    mine = [await photo(client, bob, f"2020-0{m}-01T10:00:00.000Z") for m in (1, 3, 5, 7)]
+    theirs = [await photo(client, alice, f"2020-0{m}-01T10:00:00.000Z") for m in (2, 4, 6)]
+    await send_json(client, "POST", "/api/partners", alice, {"sharedWithId": bob.id}, status=201)
+    await send_json(client, "PUT", f"/api/partners/{alice.id}", bob, {"inTimeline": True})
+    newest_first = [mine[3], theirs[2], mine[2], theirs[1], mine[1], theirs[0], mine[0]]
+    for order, expected in (("desc", newest_first), ("asc", newest_first[::-1])):
+        seen: list[str] = []
+        page: str | None = "1"
+        while page:
+            found = await send_json(client, "POST", "/api/search/metadata", bob,
+                                    {"size": 3, "page": int(page), "order": order})
+            seen += [a["id"] for a in found["assets"]["items"]]
+            page = found["assets"]["nextPage"]
+        assert seen == expected
+    only_favourites = await send_json(client, "POST", "/api/search/metadata", bob, {"isFavorite": False, "size": 2})
+    assert [a["id"] for a in only_favourites["assets"]["items"]] == newest_first[:2]

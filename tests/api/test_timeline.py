@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 
 from appliance.services import Services
+from appliance.storage.records import ExifRecord
 from tests.api.browsing import get_json, make_album, photo, send_json, set_exif
 from tests.api.conftest import Caller
 from tests.contract import assert_matches
@@ -156,3 +157,66 @@ async def test_coordinates_and_places_in_columns(client: TestClient, alice: Call
 
 async def test_timeline_needs_a_caller(client: TestClient) -> None:
     assert (await client.get("/api/timeline/buckets")).status == 401
+
+
+async def test_places_and_rotation_follow_every_exif_change(
+    client: TestClient, alice: Caller, services: Services
+) -> None:
+    """The bucket reads copies of the EXIF place and orientation kept on the asset: every way the EXIF row
+    changes (update, replace by the metadata job, delete) shows at once, in the timeline and in search."""
+    asset = await photo(client, alice, "2016-09-01T10:00:00.000Z")
+    width, height = 4000, 3000
+    async with services.db.transaction() as conn:  # as the thumbnail job would measure it
+        await services.assets.assets.update(conn, [asset], {"width": width, "height": height})
+
+    async def columns() -> tuple[object, ...]:
+        bucket = await get_json(client, "/api/timeline/bucket", alice, timeBucket="2016-09-01")
+        assert_matches("TimeBucketAssetResponseDto", bucket)
+        return bucket["city"][0], bucket["country"][0], bucket["projectionType"][0], bucket["ratio"][0]
+
+    async def in_city(city: str) -> list[str]:
+        found = await send_json(client, "POST", "/api/search/metadata", alice, {"city": city})
+        return [a["id"] for a in found["assets"]["items"]]
+
+    await set_exif(services, asset, city="Lyon", country="France", orientation="6", projection_type="EQUIRECTANGULAR")
+    assert await columns() == ("Lyon", "France", "EQUIRECTANGULAR", round(height / width, 4))
+    assert await in_city("Lyon") == [asset]
+    await set_exif(services, asset, city="Turin", country="Italy", orientation="1")
+    assert await columns() == ("Turin", "Italy", "EQUIRECTANGULAR", round(width / height, 4))
+    assert (await in_city("Lyon"), await in_city("Turin")) == ([], [asset])
+    async with services.db.transaction() as conn:  # what the metadata job does: the whole row replaced
+        await services.assets.assets.insert_exif(conn, ExifRecord(asset_id=asset, city="Porto", country="Portugal"))
+    assert await columns() == ("Porto", "Portugal", None, round(width / height, 4))
+    async with services.db.transaction() as conn:
+        await conn.execute("DELETE FROM asset_exif WHERE asset_id = ?", (asset,))
+    assert await columns() == (None, None, None, round(width / height, 4))
+    assert await in_city("Porto") == []
+
+
+async def test_a_month_is_ordered_by_when_taken_whatever_the_time_zones(client: TestClient, alice: Caller) -> None:
+    """Buckets are months of local time, but a month's photos are ordered by the instant they were taken:
+    here local time runs the other way round."""
+    zoned = {"2024-05-10T10:00:00.000Z": "2024-05-10T15:00:00+05:00",   # local 15:00
+             "2024-05-10T12:00:00.000Z": "2024-05-10T07:00:00-05:00",   # local 07:00
+             "2024-05-10T11:00:00.000Z": "2024-05-10T11:00:00+00:00"}   # local 11:00
+    ids = {}
+    for instant, local in zoned.items():
+        ids[instant] = await photo(client, alice, instant)
+        await send_json(client, "PUT", f"/api/assets/{ids[instant]}", alice, {"dateTimeOriginal": local})
+    newest_first = [ids[k] for k in sorted(ids, reverse=True)]
+    bucket = await get_json(client, "/api/timeline/bucket", alice, timeBucket="2024-05-01")
+    assert bucket["id"] == newest_first
+    assert bucket["localOffsetHours"] == [-5, 0, 5]
+    bucket = await get_json(client, "/api/timeline/bucket", alice, timeBucket="2024-05-01", order="asc")
+    assert bucket["id"] == newest_first[::-1]
+
+
+async def test_trash_bucket_marks_its_assets_trashed(client: TestClient, alice: Caller) -> None:
+    kept = await photo(client, alice, "2015-03-01T10:00:00.000Z")
+    binned = await photo(client, alice, "2015-03-02T10:00:00.000Z")
+    await send_json(client, "DELETE", "/api/assets", alice, {"ids": [binned]}, status=204)
+    trash = await get_json(client, "/api/timeline/bucket", alice, timeBucket="2015-03-01", isTrashed="true")
+    assert (trash["id"], trash["isTrashed"], trash["visibility"]) == ([binned], [True], ["timeline"])
+    live = await get_json(client, "/api/timeline/bucket", alice, timeBucket="2015-03-01")
+    assert (live["id"], live["isTrashed"], live["ownerId"]) == ([kept], [False], [alice.id])
+    assert_matches("TimeBucketAssetResponseDto", live)
