@@ -221,16 +221,27 @@ async def trim_memory(every: float = 60.0) -> None:
         await asyncio.sleep(every)
 
 
+async def keep_extending_start(notifier: Notifier, *, every: float = 10.0, by: float = 60.0) -> None:
+    """Until READY: a migration of a big library on a slow card (minutes on a Pi with 100,000s of photos)
+    must not be killed by systemd's start timeout and rolled back, only to start over at every restart."""
+    while True:
+        notifier.extend_timeout(by)
+        await asyncio.sleep(every)
+
+
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Migrations and the HTTP bind first, then READY=1; the watchdog pings from this event loop."""
     notifier = Notifier()
-    notifier.extend_timeout(120)
-    services = build_services(settings)
-    app = create_app(services, components=default_components(settings))
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
-    await site.start()
+    starting = asyncio.create_task(keep_extending_start(notifier))
+    try:
+        services = build_services(settings)
+        app = create_app(services, components=default_components(settings))
+        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
+        await site.start()
+    finally:
+        starting.cancel()
     log.info("Shoebox listening on http://%s:%d (data in %s)", settings.host, settings.port, settings.data_dir)
     notifier.ready(status=status_line(services))
     background = [asyncio.create_task(report_status(services, notifier)), asyncio.create_task(trim_memory())]

@@ -35,6 +35,8 @@ def test_notify_ready_status_watchdog_and_stopping(tmp_path: Path) -> None:
         messages = _messages(sock, time.monotonic() + 2.5)
         text = "\n".join(messages)
         assert "READY=1" in text
+        # start-up time is asked for before READY (and again every 10 s while migrations run)
+        assert text.index("EXTEND_TIMEOUT_USEC=60000000") < text.index("READY=1")
         assert "STATUS=Serving on :" in text
         assert text.count("WATCHDOG=1") >= 3  # every half second
         server.stop()
