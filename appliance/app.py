@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -81,11 +82,16 @@ def create_app(services: Services, *, components: list[Startable] | None = None,
     app.cleanup_ctx.append(_database_lifecycle)
     for component in components or []:
         app.cleanup_ctx.append(_component_context(component))
-    app.on_startup.append(_settle_heap)  # after the contexts above: the server is fully built
+    app.on_startup.append(_schedule_heap_settling)  # after the contexts above: the server is fully built
     return app
 
 
 _heap = {"settled": False}
+
+
+async def _schedule_heap_settling(app: web.Application) -> None:
+    """A second after start, not before the first answer: the collection takes tens of milliseconds."""
+    asyncio.get_running_loop().call_later(1.0, lambda: asyncio.ensure_future(_settle_heap(app)))
 
 
 async def _settle_heap(app: web.Application) -> None:

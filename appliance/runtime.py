@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -81,9 +82,10 @@ async def trash_purger(services: Services) -> AsyncIterator[None]:
 async def hardware(services: Services) -> AsyncIterator[None]:
     """Probe the board, start the throttle governor and detect video encoders, off the start-up path:
     the API answers first, the hardware facts join a moment later."""
-    from appliance.hardware.service import HardwareService
+    async def start() -> Any:
+        await asyncio.sleep(0.3)  # after the first answer: importing the hardware layer alone takes ~70 ms
+        from appliance.hardware.service import HardwareService
 
-    async def start() -> HardwareService:
         part = await asyncio.to_thread(HardwareService, services.settings.sysroot,
                                        services.settings.data_dir / "cache")
         await part.start()
