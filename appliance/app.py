@@ -41,6 +41,7 @@ from appliance.api.middleware import errors_middleware, guarded
 from appliance.api.realtime import attach_realtime
 from appliance.api.routing import Router
 from appliance.services import Services
+from appliance.system.memory import trim_heap
 from appliance.web import add_web_routes
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,9 @@ _heap = {"settled": False}
 
 
 async def _schedule_heap_settling(app: web.Application) -> None:
-    """A second after start, not before the first answer: the collection takes tens of milliseconds."""
-    asyncio.get_running_loop().call_later(1.0, lambda: asyncio.ensure_future(_settle_heap(app)))
+    """Half a second after start (after the hardware layer's late import), not before the first answer: the
+    collection takes tens of milliseconds."""
+    asyncio.get_running_loop().call_later(0.5, lambda: asyncio.ensure_future(_settle_heap(app)))
 
 
 async def _settle_heap(app: web.Application) -> None:
@@ -106,6 +108,7 @@ async def _settle_heap(app: web.Application) -> None:
         gc.collect()
         gc.freeze()
         gc.set_threshold(5000, 10, 10)
+        trim_heap()  # and hand what start-up's garbage occupied back to the kernel
 
 
 async def _database_lifecycle(app: web.Application) -> AsyncIterator[None]:
