@@ -85,9 +85,11 @@ async def hardware(services: Services) -> AsyncIterator[None]:
     async def start() -> Any:
         await asyncio.sleep(0.3)  # after the first answer: importing the hardware layer alone takes ~70 ms
         from appliance.hardware.service import HardwareService
+        from appliance.media.background import background_prefix
 
+        idle = (await asyncio.to_thread(background_prefix))[:2] == ("chrt", "--idle")
         part = await asyncio.to_thread(HardwareService, services.settings.sysroot,
-                                       services.settings.data_dir / "cache")
+                                       services.settings.data_dir / "cache", background_is_idle=idle)
         await part.start()
         services.extras["hardware"] = part
         return part

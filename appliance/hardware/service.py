@@ -22,14 +22,15 @@ log = logging.getLogger(__name__)
 
 class HardwareService:
     def __init__(self, sysroot: Path, cache_dir: Path, *, ffmpeg: str = "ffmpeg", interval: float = 5.0,
-                 profiles_dir: Path | None = None) -> None:
+                 profiles_dir: Path | None = None, background_is_idle: bool = False) -> None:
         self.sysroot = Sysroot(sysroot)
         self.cache_dir = cache_dir
         self.ffmpeg = ffmpeg
         self.interval = interval
         self.info: HardwareInfo = probe(self.sysroot, profiles_dir)
         self.governor = ThrottleGovernor(
-            self.info.profile, self.info.concurrency, clock=time.monotonic, monitor=HostMonitor(self.sysroot)
+            self.info.profile, self.info.concurrency, clock=time.monotonic, monitor=HostMonitor(self.sysroot),
+            background_is_idle=background_is_idle,
         )
         self.encoders: EncoderReport | None = None
         self.breaker = EncoderBreaker([SOFTWARE_ENCODER])

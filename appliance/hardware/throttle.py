@@ -65,7 +65,12 @@ class ThrottleGovernor:
         clock: Callable[[], float] = time.monotonic,
         monitor: HostMonitor | None = None,
         min_dwell_s: float | None = None,
+        background_is_idle: bool = False,
     ) -> None:
+        """`background_is_idle`: background tools run under SCHED_IDLE, so they only ever take CPU time nobody
+        else wants. CPU pressure then measures mostly Shoebox's own backlog waiting for a core (on a 2-core
+        box a thumbnail backlog alone passes 60%), and slowing down for it would only stall that backlog; a
+        busy box starves idle-class work by itself. Temperature, memory and IO still throttle."""
         self.profile = profile
         self._concurrency = dict(concurrency) if concurrency is not None else dict(profile.concurrency)
         self._clock = clock
@@ -78,7 +83,7 @@ class ThrottleGovernor:
         self.last_sample: HostSample | None = None
         self._latched: dict[str, State] = {}
         self._listeners: list[Listener] = []
-        self._rules = _rules(profile)
+        self._rules = [r for r in _rules(profile) if not (background_is_idle and r.name == "cpu_pressure")]
 
     # --- what the job scheduler asks -------------------------------------------------------------
 

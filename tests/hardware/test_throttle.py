@@ -120,6 +120,17 @@ def test_cpu_pressure_slows(box: Box) -> None:
     assert "cpu pressure" in box.governor.reason
 
 
+def test_cpu_pressure_is_left_to_the_scheduler_when_background_work_runs_idle(box: Box) -> None:
+    # decoders under SCHED_IDLE: CPU pressure is mostly their own backlog, and a busy box starves them anyway
+    box.governor = ThrottleGovernor(box.info.profile, box.info.concurrency, clock=lambda: box.now,
+                                    background_is_idle=True)
+    box.set_temp(50)
+    box.set_psi("cpu", 95.0)
+    assert box.at(0) is State.RUN
+    box.set_psi("io", 50.0, 20.0)  # the disk and the heat still count
+    assert box.at(1) is State.PAUSE
+
+
 def test_memory_full_pressure_pauses(box: Box) -> None:
     box.set_temp(50)
     box.set_psi("memory", 30.0, full=12.0)
