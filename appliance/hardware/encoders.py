@@ -42,6 +42,7 @@ CACHE_VERSION = 1
 TEST_INPUT = ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10"]
 TEST_SECONDS = "0.5"
 DEFAULT_TIMEOUT_S = 20.0
+DEFAULT_RENDER_NODE = "/dev/dri/renderD128"  # the first GPU render node, when probing named none
 T = TypeVar("T")
 # (ffmpeg, encoder, device or None) -> argv of a short encode that exits 0 when the encoder works.
 CommandBuilder = Callable[[str, str, "str | None"], list[str]]
@@ -207,39 +208,29 @@ def _v4l2_encoders(sysroot: Sysroot, nodes: list[str]) -> list[str]:
 # --- running ffmpeg -----------------------------------------------------------------------------------
 
 
+def hw_device_args(encoder: str, device: str | None) -> list[str]:
+    """How ffmpeg opens the GPU for ``encoder`` (VAAPI, Quick Sync), the same in the trial encode and in real
+    transcodes, so a trial that passes proves the arguments the jobs use. Empty for other families."""
+    family = family_of(encoder).name
+    node = device or DEFAULT_RENDER_NODE
+    if family == "vaapi":
+        return ["-init_hw_device", f"vaapi=va:{node}", "-filter_hw_device", "va"]
+    if family == "qsv":
+        return ["-init_hw_device", f"qsv=hw,child_device={node}", "-filter_hw_device", "hw"]
+    return []
+
+
 def trial_encode_command(ffmpeg: str, encoder: str, device: str | None) -> list[str]:
     """The test encode for ``encoder``: 5 frames of testsrc2 through the encoder's usual upload path."""
     family = family_of(encoder).name
     head = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error"]
     tail = ["-t", TEST_SECONDS, "-f", "null", "-"]
     if family == "vaapi":
-        dev = device or "/dev/dri/renderD128"
-        return head + [
-            "-init_hw_device",
-            f"vaapi=va:{dev}",
-            "-filter_hw_device",
-            "va",
-            *TEST_INPUT,
-            "-vf",
-            "format=nv12,hwupload",
-            "-c:v",
-            encoder,
-            *tail,
-        ]
+        return head + [*hw_device_args(encoder, device), *TEST_INPUT, "-vf", "format=nv12,hwupload",
+                       "-c:v", encoder, *tail]
     if family == "qsv":
-        dev = device or "/dev/dri/renderD128"
-        return head + [
-            "-init_hw_device",
-            f"qsv=hw,child_device={dev}",
-            "-filter_hw_device",
-            "hw",
-            *TEST_INPUT,
-            "-vf",
-            "format=nv12,hwupload=extra_hw_frames=64",
-            "-c:v",
-            encoder,
-            *tail,
-        ]
+        return head + [*hw_device_args(encoder, device), *TEST_INPUT, "-vf",
+                       "format=nv12,hwupload=extra_hw_frames=64", "-c:v", encoder, *tail]
     if family == "v4l2m2m":
         return head + [*TEST_INPUT, "-pix_fmt", "yuv420p", "-b:v", "1M", "-c:v", encoder, *tail]
     if family == "rkmpp":

@@ -89,13 +89,15 @@ def hardware_concurrency(services: Services, fallback: ConcurrencyProvider) -> C
 
 
 def encoder_for(name: str, device: str | None) -> video.VideoEncoder:
-    """ffmpeg arguments per H.264 encoder family. Hardware encoders are bitrate- or QP-driven, not CRF."""
-    render = device or "/dev/dri/renderD128"
+    """ffmpeg arguments per H.264 encoder family. Hardware encoders are bitrate- or QP-driven, not CRF; the GPU
+    is opened exactly as the hardware layer's trial encode opened it."""
+    from appliance.hardware.encoders import hw_device_args  # only with a GPU: kept off the start-up path
+
     if name == "h264_vaapi":
-        return video.VideoEncoder(name, input_args=("-vaapi_device", render),
+        return video.VideoEncoder(name, input_args=tuple(hw_device_args(name, device)),
                                   filters_suffix=("format=nv12", "hwupload"), quality_args=("-qp", "23"))
     if name == "h264_qsv":
-        return video.VideoEncoder(name, input_args=("-init_hw_device", f"qsv=hw:{render}", "-filter_hw_device", "hw"),
+        return video.VideoEncoder(name, input_args=tuple(hw_device_args(name, device)),
                                   filters_suffix=("format=nv12", "hwupload=extra_hw_frames=64"),
                                   quality_args=("-global_quality", "23"))
     if name in ("h264_v4l2m2m", "h264_rkmpp"):

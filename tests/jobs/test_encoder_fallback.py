@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance.hardware.encoders import EncoderBreaker
+from appliance.hardware.encoders import EncoderBreaker, trial_encode_command
 from appliance.hardware.service import HardwareService
-from appliance.jobs.system import JobSystem, hardware_encoder, hardware_feedback
+from appliance.jobs.system import JobSystem, encoder_for, hardware_encoder, hardware_feedback
 from appliance.services import Services
 from appliance.storage.db import Database
 from tests.jobs.conftest import AddAsset
@@ -51,3 +51,12 @@ async def test_failing_hardware_encoder_falls_back_then_is_disabled(
         assert hardware.status()["transcode"]["encoder"] == "libx264"
     finally:
         await jobs.stop()
+
+
+@pytest.mark.parametrize("encoder", ["h264_vaapi", "h264_qsv"])
+def test_real_transcodes_open_the_gpu_as_the_trial_encode_that_proved_it(encoder: str) -> None:
+    chosen = encoder_for(encoder, "/dev/dri/renderD129")
+    trial = trial_encode_command("ffmpeg", encoder, "/dev/dri/renderD129")
+    start = trial.index("-init_hw_device")
+    assert list(chosen.input_args) == trial[start : start + 4]
+    assert "/dev/dri/renderD129" in chosen.input_args[1]
