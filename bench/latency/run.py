@@ -5,6 +5,11 @@ One command:  .venv/bin/python bench/latency/run.py [--photos 60] [--requests 60
 In one run, against a real `shoebox serve` (job queue, hardware governor and all):
   1. idle: p50/p95 of GET /api/assets/{id}/thumbnail and POST /api/search/metadata;
   2. loaded: the same while the server works through a backlog of 12 MP photos and a 1080p transcode;
+The backlog is uploaded by a second user of the box (another phone of the household backing up), so the
+measured requests are the same in both phases: the admin's search returns the same 10 assets idle and
+loaded. (Uploading the backlog into the admin's own library made the loaded search return 71 assets against
+10 idle, which measured the library's size, not the background load: its p50 rose by ~1.7x while the
+thumbnail p50 did not move.) The asset count each search returned is printed per phase.
 and the cost of probing the board and detecting encoders at start-up, with an empty and with a warm cache.
 Goal (issue 4): p95 under load at most 2x the idle p95; probing + detection at most 2 s, once per fingerprint.
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import statistics
@@ -77,10 +83,25 @@ async def throttle_state(session: aiohttp.ClientSession, url: str, key: str) -> 
     return f"{throttle.get('state', '?')} ({throttle.get('reason', '')})"
 
 
+def second_user_key(server: ServerProcess, admin_token: str) -> str:
+    """An API key of a second (non-admin) user: the household member whose phone uploads the backlog."""
+    admin = {"Authorization": f"Bearer {admin_token}"}
+    credentials = {"email": "phone@example.com", "password": "phone-password"}
+    status, body = server.request("POST", "/api/admin/users", {**credentials, "name": "Phone"}, admin)
+    if status not in (200, 201):
+        raise RuntimeError(body)
+    _, login = server.request("POST", "/api/auth/login", credentials)
+    _, key = server.request("POST", "/api/api-keys", {"name": "phone", "permissions": ["all"]},
+                            {"Authorization": f"Bearer {login['accessToken']}"})
+    return str(key["secret"])
+
+
 async def measure(
     session: aiohttp.ClientSession, url: str, key: str, ids: list[str], requests: int
-) -> dict[str, list[float]]:
+) -> tuple[dict[str, list[float]], set[int]]:
+    """Timings per request kind, and the set of asset counts the searches' first page returned."""
     timings: dict[str, list[float]] = {"thumbnail": [], "search": []}
+    found: set[int] = set()
     for n in range(requests):
         start = time.perf_counter()
         async with session.get(f"{url}/api/assets/{ids[n % len(ids)]}/thumbnail", headers={"x-api-key": key}) as r:
@@ -90,10 +111,13 @@ async def measure(
         start = time.perf_counter()
         async with session.post(f"{url}/api/search/metadata", json={"size": 100, "page": 1 + n % 2},
                                 headers={"x-api-key": key}) as r:
-            await r.read()
+            raw = await r.read()
+            assert r.status == 200, r.status
         timings["search"].append(time.perf_counter() - start)
+        if n % 2 == 0:  # page 1 (page 2 is empty); parsed after the clock stopped
+            found.add(int(json.loads(raw)["assets"]["count"]))
         await asyncio.sleep(0.01)
-    return timings
+    return timings, found
 
 
 def pct(values: list[float], q: float) -> float:
@@ -106,20 +130,22 @@ async def run(work: Path, photos: int, requests: int) -> None:
     video = make_video(work / "clip.webm")
     server = ServerProcess(work / "data").start()
     try:
-        _, key = server.sign_up_admin_with_key()
+        token, key = server.sign_up_admin_with_key()
+        phone = second_user_key(server, token)
         async with aiohttp.ClientSession() as session:
             ids = [await upload(session, server.url, key, p) for p in warm]
             while await queue_depth(session, server.url, key):
                 await asyncio.sleep(0.5)
-            idle = await measure(session, server.url, key, ids, requests)
-            uploads = [asyncio.create_task(upload(session, server.url, key, p)) for p in [video, *corpus]]
+            idle, idle_found = await measure(session, server.url, key, ids, requests)
+            uploads = [asyncio.create_task(upload(session, server.url, phone, p)) for p in [video, *corpus]]
             await asyncio.gather(*uploads)
             depth_before = await queue_depth(session, server.url, key)
             state_before = await throttle_state(session, server.url, key)
-            loaded = await measure(session, server.url, key, ids, requests)
+            loaded, loaded_found = await measure(session, server.url, key, ids, requests)
             depth_after = await queue_depth(session, server.url, key)
             state_after = await throttle_state(session, server.url, key)
         print(f"backlog while measuring: {depth_before} jobs at the start, {depth_after} at the end")
+        print(f"assets per search (first page): idle {sorted(idle_found)}, loaded {sorted(loaded_found)}")
         print(f"throttle: {state_before} at the start, {state_after} at the end; "
               f"load average {os.getloadavg()[0]:.2f}")
         print(f"{'request':<28}{'idle p50':>10}{'idle p95':>10}{'load p50':>10}{'load p95':>10}{'p95 ratio':>11}")
