@@ -37,7 +37,7 @@ from appliance.api import (
 )
 from appliance.api.common import SERVICES, as_json
 from appliance.api.compression import gzip_middleware
-from appliance.api.middleware import errors_middleware, guarded
+from appliance.api.middleware import errors_middleware, foreground_middleware, guarded
 from appliance.api.realtime import attach_realtime
 from appliance.api.routing import Router
 from appliance.services import Services
@@ -70,7 +70,7 @@ def add_routes(app: web.Application, routers: list[Router], prefix: str = "/api"
 def create_app(services: Services, *, components: list[Startable] | None = None,
                extra_routers: list[Router] | None = None) -> web.Application:
     app = web.Application(
-        middlewares=[gzip_middleware, errors_middleware],
+        middlewares=[foreground_middleware, gzip_middleware, errors_middleware],
         client_max_size=services.settings.max_json_bytes,
     )
     app[SERVICES] = services

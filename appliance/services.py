@@ -7,6 +7,7 @@ from typing import Any
 
 from appliance.clock import Clock, utc_now
 from appliance.config import Settings
+from appliance.foreground import ForegroundGate
 from appliance.importer.service import ImportService
 from appliance.library.access import AccessService
 from appliance.library.albums import AlbumService
@@ -104,6 +105,11 @@ class Services:
     places: PlacesService
     # optional parts (jobs, hardware, discovery...) register themselves here by name
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def foreground(self) -> ForegroundGate:
+        """API requests register here, so background database work lets them go first."""
+        return self.db.gate
 
 
 def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database | None = None) -> Services:

@@ -33,6 +33,16 @@ def error_response(status: int, message: str | list[str], correlation_id: str) -
 
 
 @web.middleware
+async def foreground_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """The outermost middleware: while a request is in flight, the job runner's database work waits (for a
+    bounded moment) instead of competing with it (appliance/foreground.py)."""
+    with services(request).foreground.request():
+        return await handler(request)
+
+
+@web.middleware
 async def errors_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:

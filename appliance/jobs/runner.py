@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from appliance import clock as clocks
+from appliance import foreground
 from appliance.jobs.queues import ConcurrencyProvider, default_concurrency
 from appliance.media.errors import CorruptMedia, MediaTooLarge, UnsupportedMedia
 from appliance.storage import jobs as job_sql
@@ -102,6 +103,9 @@ class JobRunner:
         return clocks.iso(self.clock())
 
     async def _loop(self) -> None:
+        # this task and the job tasks it creates are background work: their database operations let fresh
+        # API requests go first (appliance/foreground.py)
+        foreground.mark_background()
         while not self._stopping:
             self._wake.clear()
             try:

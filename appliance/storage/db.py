@@ -9,19 +9,36 @@ fsync of the uploaded file itself.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from appliance.foreground import ForegroundGate
+
 log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | dict[str, Any]
+
+# Set while a task holds the writer or a reader: a nested use must not wait for the foreground gate.
+_holding: contextvars.ContextVar[bool] = contextvars.ContextVar("shoebox_db_holding", default=False)
+
+
+@contextmanager
+def _held() -> Iterator[None]:
+    previous = _holding.get()
+    _holding.set(True)
+    try:
+        yield
+    finally:
+        _holding.set(previous)  # not reset(): an async generator may be closed from another context
+
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -40,8 +57,10 @@ def migration_files() -> list[tuple[str, str]]:
 
 
 class Database:
-    def __init__(self, path: Path, *, readers: int = 2) -> None:
+    def __init__(self, path: Path, *, readers: int = 2, gate: ForegroundGate | None = None) -> None:
         self.path = path
+        # background tasks (the job runner) let fresh API requests go first (appliance/foreground.py)
+        self.gate = gate or ForegroundGate()
         self._reader_count = readers
         self._writer: aiosqlite.Connection | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
@@ -110,24 +129,30 @@ class Database:
         """One atomic unit of writes. Commits on success, rolls back on any exception."""
         if self._writer is None:
             raise RuntimeError("database is not open")
+        if not _holding.get():
+            await self.gate.yield_to_requests()
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._writer
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            else:
-                await self._writer.execute("COMMIT")
+            with _held():
+                await self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._writer
+                except BaseException:
+                    await self._writer.execute("ROLLBACK")
+                    raise
+                else:
+                    await self._writer.execute("COMMIT")
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
         """A read-only connection for the duration of the block (for streaming or several queries)."""
         if not self._all_readers:
             raise RuntimeError("database is not open")
+        if not _holding.get():
+            await self.gate.yield_to_requests()
         conn = await self._readers.get()
         try:
-            yield conn
+            with _held():
+                yield conn
         finally:
             if conn.in_transaction:
                 await conn.execute("ROLLBACK")
