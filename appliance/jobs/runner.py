@@ -8,6 +8,10 @@
   fix (corrupt, unsupported, too large), which fail at once with their reason recorded.
 - Paused queues (persisted in `job_queues`) are not claimed from; running jobs finish.
 - Finished jobs are pruned: completed after `keep_completed`, failed after `keep_failed`.
+- A job's completion is written with the next claim (one transaction, one commit, not two): a finished
+  job wakes the dispatcher, which marks it completed in the transaction that claims the next job, or in
+  one of its own when nothing is left to claim. A crash in between leaves the job `active`, so it runs
+  again at the next start, as any job interrupted by a crash does (handlers are idempotent).
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class JobRunner:
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._last_prune = 0.0
+        self._completed: list[tuple[int, str]] = []  # (job id, finished at), written with the next claim
 
     # --- life cycle -----------------------------------------------------------------------------------
 
@@ -89,6 +94,10 @@ class JobRunner:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         self._running.clear()
+        try:
+            await self._write_completed()
+        except Exception:  # they stay active and run again at the next start
+            log.exception("could not record %d finished jobs at stop", len(self._completed))
 
     def notify(self) -> None:
         """Something was enqueued or resumed: dispatch now instead of at the next poll."""
@@ -126,13 +135,26 @@ class JobRunner:
         for queue in sorted(ready - paused):
             lane = self._running.setdefault(queue, set())
             while len(lane) < max(0, self.concurrency(queue)) and not self._stopping:
+                done = self._completed[:]
                 async with self.db.transaction() as conn:
+                    if done:
+                        await job_sql.complete_many(conn, done)
                     job = await job_sql.claim_next(conn, queue=queue, now=self._now())
+                del self._completed[: len(done)]
                 if job is None:
                     break
                 task = asyncio.create_task(self._run(job), name=f"job-{job['id']}-{job['name']}")
                 lane.add(task)
                 task.add_done_callback(self._finished(lane))
+        await self._write_completed()
+
+    async def _write_completed(self) -> None:
+        """The finished jobs no claim has carried: in a transaction of their own."""
+        done = self._completed[:]
+        if done:
+            async with self.db.transaction() as conn:
+                await job_sql.complete_many(conn, done)
+            del self._completed[: len(done)]
 
     def _finished(self, lane: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
         def done(task: asyncio.Task[None]) -> None:
@@ -155,8 +177,7 @@ class JobRunner:
             except Exception:
                 log.exception("could not record the failure of job %s", job["id"])
         else:
-            async with self.db.transaction() as conn:
-                await job_sql.complete(conn, job["id"], now=self._now())
+            self._completed.append((job["id"], self._now()))  # the lane's done callback wakes the dispatcher
 
     async def _record_failure(self, job: dict[str, Any], err: Exception) -> None:
         reason = f"{type(err).__name__}: {err}"[:1000]
@@ -195,7 +216,7 @@ class JobRunner:
             async with self.db.reader() as conn:
                 ready = await job_sql.waiting_queues(conn, now=self._now())
                 paused = await job_sql.paused_queues(conn)
-            running = any(self._running.values())
+            running = any(self._running.values()) or bool(self._completed)
             if not (ready - paused) and not running:
                 return
             if loop.time() > deadline:

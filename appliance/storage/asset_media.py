@@ -29,9 +29,8 @@ ASSET_METADATA_COLUMNS = frozenset(
 
 
 async def get_asset(conn: aiosqlite.Connection, asset_id: str) -> dict[str, Any] | None:
-    async with conn.execute(f"SELECT {ASSET_COLUMNS} FROM assets WHERE id = ?", (asset_id,)) as cursor:
-        row = await cursor.fetchone()
-    return None if row is None else dict(row)
+    rows = await conn.execute_fetchall(f"SELECT {ASSET_COLUMNS} FROM assets WHERE id = ?", (asset_id,))
+    return next((dict(row) for row in rows), None)
 
 
 async def get_asset_by_checksum(conn: aiosqlite.Connection, owner_id: str, checksum: bytes) -> dict[str, Any] | None:

@@ -48,16 +48,17 @@ JOB_COLUMNS = "id, queue, name, payload, dedupe_key, priority, status, attempts,
 
 async def claim_next(conn: aiosqlite.Connection, *, queue: str, now: str) -> dict[str, Any] | None:
     """Mark the best waiting job of `queue` active (lowest priority number, then oldest) and return it."""
-    async with conn.execute(
+    # one trip to the connection's thread (execute, fetch and close there), not three: the runner claims
+    # beside API requests, and each trip is a thread hand-off on both sides
+    rows = await conn.execute_fetchall(
         f"UPDATE jobs SET status = 'active', attempts = attempts + 1, updated_at = ?"
         f" WHERE id = (SELECT id FROM jobs WHERE status = 'waiting' AND queue = ? AND run_after <= ?"
         f" ORDER BY priority, run_after, id LIMIT 1) RETURNING {JOB_COLUMNS}",
         (now, queue, now),
-    ) as cursor:
-        row = await cursor.fetchone()
-    if row is None:
+    )
+    if not rows:
         return None
-    job = dict(row)
+    job = dict(next(iter(rows)))
     job["payload"] = json.loads(job["payload"] or "{}")
     return job
 
@@ -65,6 +66,14 @@ async def claim_next(conn: aiosqlite.Connection, *, queue: str, now: str) -> dic
 async def complete(conn: aiosqlite.Connection, job_id: int, *, now: str) -> None:
     await conn.execute(
         "UPDATE jobs SET status = 'completed', last_error = NULL, updated_at = ? WHERE id = ?", (now, job_id)
+    )
+
+
+async def complete_many(conn: aiosqlite.Connection, done: list[tuple[int, str]]) -> None:
+    """Mark finished jobs completed: (job id, finished at) pairs, in one trip."""
+    await conn.executemany(
+        "UPDATE jobs SET status = 'completed', last_error = NULL, updated_at = ? WHERE id = ?",
+        [(at, job_id) for job_id, at in done],
     )
 
 
@@ -117,10 +126,10 @@ async def count_by_status(conn: aiosqlite.Connection, *, now: str) -> dict[str, 
 
 
 async def waiting_queues(conn: aiosqlite.Connection, *, now: str) -> set[str]:
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT DISTINCT queue FROM jobs WHERE status = 'waiting' AND run_after <= ?", (now,)
-    ) as cursor:
-        return {row[0] for row in await cursor.fetchall()}
+    )
+    return {row[0] for row in rows}
 
 
 async def next_run_after(conn: aiosqlite.Connection) -> str | None:
@@ -130,8 +139,7 @@ async def next_run_after(conn: aiosqlite.Connection) -> str | None:
 
 
 async def paused_queues(conn: aiosqlite.Connection) -> set[str]:
-    async with conn.execute("SELECT name FROM job_queues WHERE is_paused = 1") as cursor:
-        return {row[0] for row in await cursor.fetchall()}
+    return {row[0] for row in await conn.execute_fetchall("SELECT name FROM job_queues WHERE is_paused = 1")}
 
 
 async def set_paused(conn: aiosqlite.Connection, *, queue: str, paused: bool, now: str) -> None:

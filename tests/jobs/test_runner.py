@@ -59,6 +59,33 @@ async def test_jobs_run_by_priority_then_age_one_at_a_time_in_a_lane_of_one(queu
     assert seen == [3, 4, 1, 2]
 
 
+async def test_a_finished_job_is_marked_completed_in_the_transaction_that_claims_the_next(
+    queue_db: Database,
+) -> None:
+    async def noop(payload: dict[str, Any], priority: int) -> None:
+        pass
+
+    for n in range(5):
+        await add(queue_db, "Noop", n=n)
+    commits = 0
+    original = queue_db.transaction
+
+    def counting() -> Any:
+        nonlocal commits
+        commits += 1
+        return original()
+
+    queue_db.transaction = counting  # type: ignore[method-assign]
+    runner = JobRunner(queue_db, {"Noop": noop}, concurrency=lambda q: 1, poll_interval=0.02)
+    await runner.start()
+    await runner.wait_idle()
+    await runner.stop()
+    assert [status for _, status, _, _ in await statuses(queue_db)] == ["completed"] * 5
+    # start-up recovery, the first prune, 5 claims (each carrying the previous job's completion) and one
+    # transaction for the last completion: not 5 more for the completions on their own
+    assert commits <= 1 + 1 + 5 + 1, commits
+
+
 async def test_a_lane_never_runs_more_than_its_concurrency(queue_db: Database) -> None:
     running = peak = 0
 
