@@ -19,19 +19,24 @@ class AccessRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def _matching(self, sql: str, user_id: str, ids: Sequence[str]) -> set[str]:
-        """Run `sql` (with `:user` and an `{ids}` placeholder list) over `ids` in chunks; first column back."""
+    async def _matching(self, sql: str, user_id: str, ids: Sequence[str], *, by_key: bool = False) -> set[str]:
+        """Run `sql` (with `:user` and an `{ids}` placeholder list) over `ids` in chunks; first column back.
+        `by_key`: primary-key lookups, read as `Database.lookup` does (on the loop's thread) for a few ids."""
         found: set[str] = set()
+        inline = by_key and len(ids) <= 16
         for start in range(0, len(ids), CHUNK):
             chunk = list(ids[start : start + CHUNK])
             names = {f"id{n}": value for n, value in enumerate(chunk)}
             placeholders = ", ".join(f":{name}" for name in names)
-            rows = await self.db.fetchall(sql.format(ids=placeholders), {"user": user_id, **names})
+            fetch = self.db.lookup if inline else self.db.fetchall
+            rows = await fetch(sql.format(ids=placeholders), {"user": user_id, **names})
             found.update(row[0] for row in rows)
         return found
 
     async def owned(self, user_id: str, ids: Sequence[str]) -> set[str]:
-        return await self._matching("SELECT id FROM assets WHERE owner_id = :user AND id IN ({ids})", user_id, ids)
+        return await self._matching(
+            "SELECT id FROM assets WHERE owner_id = :user AND id IN ({ids})", user_id, ids, by_key=True
+        )
 
     async def in_visible_albums(self, user_id: str, ids: Sequence[str]) -> set[str]:
         """Assets in an album the user owns or belongs to, and the videos of live photos there."""

@@ -188,8 +188,8 @@ class AssetRepository:
                 )
 
     async def get(self, asset_id: str) -> AssetRecord | None:
-        row = await self.db.fetchone("SELECT * FROM assets WHERE id = ?", (asset_id,))
-        return from_row(AssetRecord, row) if row else None
+        rows = await self.db.lookup("SELECT * FROM assets WHERE id = ?", (asset_id,))
+        return from_row(AssetRecord, rows[0]) if rows else None
 
     async def get_many(self, asset_ids: Sequence[str]) -> list[AssetRecord]:
         if not asset_ids:
@@ -276,7 +276,7 @@ class AssetRepository:
         )
 
     async def files(self, asset_id: str) -> dict[str, str]:
-        rows = await self.db.fetchall("SELECT kind, path FROM asset_files WHERE asset_id = ?", (asset_id,))
+        rows = await self.db.lookup("SELECT kind, path FROM asset_files WHERE asset_id = ?", (asset_id,))
         return {row["kind"]: row["path"] for row in rows}
 
     def search_sql(self, query: AssetQuery, *, limit: int, offset: int = 0, with_exif: bool = False

@@ -66,6 +66,7 @@ class Database:
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
+        self._inline: sqlite3.Connection | None = None  # for `lookup()`, used on the event loop's thread
 
     async def open(self) -> None:
         if self._writer is not None:
@@ -79,9 +80,13 @@ class Database:
             await reader.execute("PRAGMA query_only=ON")
             self._all_readers.append(reader)
             self._readers.put_nowait(reader)
+        self._inline = self._connect_inline()
 
     async def close(self) -> None:
         """Idempotent: closes every connection; a checkpoint folds the WAL back into the file."""
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         for reader in self._all_readers:
             await reader.close()
         self._all_readers.clear()
@@ -99,6 +104,17 @@ class Database:
         conn.row_factory = sqlite3.Row
         for pragma in _PRAGMAS:
             await conn.execute(pragma)
+        return conn
+
+    def _connect_inline(self) -> sqlite3.Connection:
+        # check_same_thread=False: only ever used from the loop's thread, but that is the caller's promise
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        for pragma in _PRAGMAS:
+            conn.execute(pragma)
+        # never sleep on the loop's thread: a busy database (rare for a WAL reader) goes the threaded way
+        conn.execute("PRAGMA busy_timeout=0")
+        conn.execute("PRAGMA query_only=ON")
         return conn
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
@@ -157,6 +173,22 @@ class Database:
             if conn.in_transaction:
                 await conn.execute("ROLLBACK")
             self._readers.put_nowait(conn)
+
+    async def lookup(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """The rows of a lookup by key (an indexed equality: one row or a handful), read on the event loop's
+        own thread. Such a query takes tens of microseconds; the two thread hand-offs of `fetchall` (to the
+        connection's thread and back) cost more, and under background load each can wait for a time slice:
+        they made most of an API request's p95 (bench/latency). A request's authentication and access
+        checks are such lookups. Anything that can scan goes through `fetchall`."""
+        conn = self._inline
+        if conn is None:
+            return await self.fetchall(sql, params)
+        try:
+            return conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as err:
+            if getattr(err, "sqlite_errorcode", None) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            return await self.fetchall(sql, params)  # the threaded readers wait out a busy database
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """The first row of a lookup (by key: one row). One trip to the connection's thread, not three

@@ -151,7 +151,7 @@ class PartnerRepository:
 
     async def shared_with(self, user_id: str) -> list[PartnerRecord]:
         """Partnerships where others share their library with `user_id`."""
-        rows = await self.db.fetchall(
+        rows = await self.db.lookup(
             "SELECT * FROM partners WHERE shared_with_id = ? ORDER BY created_at", (user_id,)
         )
         return [from_row(PartnerRecord, row) for row in rows]

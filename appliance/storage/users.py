@@ -36,8 +36,8 @@ class UserRepository:
 
     async def get(self, user_id: str, *, with_deleted: bool = False) -> UserRecord | None:
         where = "" if with_deleted else " AND deleted_at IS NULL"
-        row = await self.db.fetchone(f"SELECT * FROM users WHERE id = ?{where}", (user_id,))
-        return from_row(UserRecord, row) if row else None
+        rows = await self.db.lookup(f"SELECT * FROM users WHERE id = ?{where}", (user_id,))
+        return from_row(UserRecord, rows[0]) if rows else None
 
     async def get_by_email(self, email: str) -> UserRecord | None:
         row = await self.db.fetchone("SELECT * FROM users WHERE email = ? AND deleted_at IS NULL", (email,))
@@ -93,8 +93,8 @@ class SessionRepository:
         )
 
     async def get_by_token_hash(self, token_hash: str) -> SessionRecord | None:
-        row = await self.db.fetchone("SELECT * FROM sessions WHERE token_hash = ?", (token_hash,))
-        return from_row(SessionRecord, row) if row else None
+        rows = await self.db.lookup("SELECT * FROM sessions WHERE token_hash = ?", (token_hash,))
+        return from_row(SessionRecord, rows[0]) if rows else None
 
     async def get(self, session_id: str) -> SessionRecord | None:
         row = await self.db.fetchone("SELECT * FROM sessions WHERE id = ?", (session_id,))
@@ -134,8 +134,8 @@ class ApiKeyRepository:
         )
 
     async def get_by_hash(self, key_hash: str) -> ApiKeyRecord | None:
-        row = await self.db.fetchone("SELECT * FROM api_keys WHERE key_hash = ?", (key_hash,))
-        return from_row(ApiKeyRecord, row) if row else None
+        rows = await self.db.lookup("SELECT * FROM api_keys WHERE key_hash = ?", (key_hash,))
+        return from_row(ApiKeyRecord, rows[0]) if rows else None
 
     async def get(self, user_id: str, key_id: str) -> ApiKeyRecord | None:
         row = await self.db.fetchone("SELECT * FROM api_keys WHERE id = ? AND user_id = ?", (key_id, user_id))

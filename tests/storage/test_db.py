@@ -41,3 +41,25 @@ async def test_readers_cannot_write(tmp_path: Path) -> None:
         async with db.reader() as conn:
             await conn.execute("INSERT INTO system_metadata(key, value) VALUES ('a', '1')")
     await db.close()
+
+
+async def test_a_lookup_sees_each_commit_at_once_and_holds_no_snapshot_open(tmp_path: Path) -> None:
+    db = Database(tmp_path / "shoebox.db")
+    await db.open()
+    assert await db.lookup("SELECT value FROM system_metadata WHERE key = ?", ("a",)) == []
+    for value in ("1", "2"):
+        await db.execute("INSERT OR REPLACE INTO system_metadata(key, value) VALUES ('a', ?)", (value,))
+        rows = await db.lookup("SELECT value FROM system_metadata WHERE key = ?", ("a",))
+        assert [row["value"] for row in rows] == [value]
+    # a lookup left no read transaction behind: a full checkpoint can reset the WAL
+    busy, _, _ = next(iter(await db._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")))  # type: ignore[union-attr]
+    assert busy == 0
+    await db.close()
+
+
+async def test_a_lookup_cannot_write(tmp_path: Path) -> None:
+    db = Database(tmp_path / "shoebox.db")
+    await db.open()
+    with pytest.raises(sqlite3.OperationalError):
+        await db.lookup("INSERT INTO system_metadata(key, value) VALUES ('a', '1')")
+    await db.close()
