@@ -7,7 +7,7 @@ from typing import Literal
 from aiohttp import web
 
 from appliance.api.assets import _uuids
-from appliance.api.common import Dto, as_json, auth, query, services
+from appliance.api.common import Dto, as_json, auth, json_bytes, query, services
 from appliance.api.routing import Router
 
 router = Router()
@@ -49,4 +49,4 @@ async def time_bucket(request: web.Request) -> web.Response:
         from appliance.api.common import RequestValidationError
 
         raise RequestValidationError(["timeBucket must be a string", "timeBucket should not be empty"])
-    return as_json(await services(request).browse.timeline.bucket(auth(request), params))
+    return json_bytes(await services(request).browse.timeline.bucket(auth(request), params))
