@@ -140,9 +140,11 @@ def _repeat(value: Any, n: int) -> bytes:
     return b"[" + b",".join([orjson.dumps(value)] * n) + b"]"
 
 
-def _thumbhashes(hex_array: str) -> bytes:
-    return orjson.dumps([b2a_base64(bytes.fromhex(h), newline=False).decode() if h else None
-                         for h in orjson.loads(hex_array)])
+def _thumbhashes(hexes: str | None) -> bytes:
+    if not hexes:
+        return b"[]"
+    return orjson.dumps([b2a_base64(bytes.fromhex(h), newline=False).decode() if h != "-" else None
+                         for h in hexes.split(",")])
 
 
 def json_columns(f: TimelineFilter, n: int, arrays: dict[str, str]) -> bytes:

@@ -28,14 +28,17 @@ class TimelineFilter:
     with_coordinates: bool = False
 
 
-def bucket_columns(f: TimelineFilter) -> list[tuple[str, str]]:
+def bucket_columns(f: TimelineFilter, *, text: bool = False) -> list[tuple[str, str]]:
     """(name, SQL) of what a month's query reads for this filter. Only what varies from photo to photo is
     read: with one owner or one visibility those are constants (and trashed or not always is), and a column
-    not read is a few thousand Python objects not made."""
+    not read is a few thousand Python objects not made. `text`: the ratio and offset as JSON prints them."""
+    ratio, offset = "a.timeline_ratio_text", "a.local_offset_text"
+    if not text:
+        ratio, offset = f"CAST({ratio} AS REAL)", f"CAST({offset} AS REAL)"
     columns = [
-        ("id", "a.id"), ("ratio", "a.timeline_ratio"), ("is_favorite", "a.is_favorite"),
+        ("id", "a.id"), ("ratio", ratio), ("is_favorite", "a.is_favorite"),
         ("is_image", "a.type = 'IMAGE'"), ("file_created_at", "a.file_created_at"),
-        ("offset_hours", "a.local_offset_hours"), ("created_at", "a.created_at"), ("duration_ms", "a.duration_ms"),
+        ("offset_hours", offset), ("created_at", "a.created_at"), ("duration_ms", "a.duration_ms"),
         ("thumbhash", "a.thumbhash"), ("live_photo_video_id", "a.live_photo_video_id"),
         ("projection_type", "a.exif_projection_type"), ("city", "a.exif_city"), ("country", "a.exif_country"),
     ]
@@ -124,14 +127,14 @@ class TimelineRepository:
         sql, params = self.buckets_sql(f)
         return [(row[0], int(row[1])) for row in await self.db.fetchall(sql, params) if row[1]]
 
-    def bucket_sql(self, f: TimelineFilter, month: str) -> tuple[str, list[Any]]:
+    def bucket_sql(self, f: TimelineFilter, month: str, *, text: bool = False) -> tuple[str, list[Any]]:
         """One month's assets (`bucket_columns(f)`, named), newest first (by file_created_at, then id, as
         Immich). For one owner that is one range of the `assets_timeline` index (0009_timeline_month_order.sql),
         walked in its order, which holds every column read; only the coordinates, asked for by
         `withCoordinates`, are read from asset_exif."""
         where, params = asset_where(f)
         join = " LEFT JOIN asset_exif e ON e.asset_id = a.id" if f.with_coordinates else ""
-        select = ", ".join(f"{sql} AS {name}" for name, sql in bucket_columns(f))
+        select = ", ".join(f"{sql} AS {name}" for name, sql in bucket_columns(f, text=text))
         order = "DESC" if f.order_desc else "ASC"
         return (
             f"SELECT {select} FROM assets a{join} WHERE {where} AND a.local_month = ?"
@@ -148,12 +151,13 @@ class TimelineRepository:
     def bucket_json_sql(self, f: TimelineFilter, month: str, viewer_id: str) -> tuple[str, list[Any]]:
         """`bucket_sql` with SQLite writing each column as a JSON array (json_group_array: the same bytes as
         Python's JSON of the same values), so a month of thousands of photos makes a dozen strings, not tens
-        of thousands of Python objects, and the work is done off the interpreter's lock. Floats are ratios and
-        offsets rounded to 4 and 2 decimals, whose 15-digit form is their shortest (`withCoordinates`, whose
-        GPS floats may need 17 digits, goes through `bucket`). Thumbhashes come as hex, for Python's base64."""
+        of thousands of Python objects, and the work is done off the interpreter's lock. The ratios and offsets
+        were printed into the index (0009), rounded to 4 and 2 decimals, whose 15-digit form is their shortest
+        (`withCoordinates`, whose GPS floats may need 17 digits, goes through `bucket`). Thumbhashes come as
+        hex, comma-separated, for Python's base64."""
         if f.with_coordinates:
             raise ValueError("coordinates are read by `bucket`")
-        inner, params = self.bucket_sql(f, month)
+        inner, params = self.bucket_sql(f, month, text=True)
         names = [name for name, _ in bucket_columns(f)]
         favourite = "is_favorite = 1 AND " + ("owner_id = ?" if "owner_id" in names else "?")
         parts = ["count(*) AS n"]
@@ -162,8 +166,10 @@ class TimelineRepository:
                 sql = f"'[' || coalesce(group_concat(CASE WHEN {favourite} THEN 'true' ELSE 'false' END), '') || ']'"
             elif name == "is_image":
                 sql = "'[' || coalesce(group_concat(CASE WHEN is_image THEN 'true' ELSE 'false' END), '') || ']'"
-            elif name == "thumbhash":
-                sql = "json_group_array(hex(thumbhash))"
+            elif name in ("ratio", "offset_hours"):  # printed once, into the index (0009)
+                sql = f"'[' || coalesce(group_concat({name}), '') || ']'"
+            elif name == "thumbhash":  # hex, '-' for none (never empty: group_concat drops leading ones)
+                sql = "group_concat(CASE WHEN length(thumbhash) > 0 THEN hex(thumbhash) ELSE '-' END)"
             elif name == "stack_id":
                 sql = ("json_group_array(CASE WHEN stack_id IS NULL OR stack_id = '' THEN NULL"
                        " ELSE json_array(stack_id, CAST(stack_count AS TEXT)) END)")
@@ -177,7 +183,7 @@ class TimelineRepository:
 
     async def bucket_json(self, f: TimelineFilter, month: str, viewer_id: str) -> tuple[int, dict[str, str]]:
         """(number of assets, JSON array text of each column of `bucket_columns(f)`) of one month (`stack_id`
-        holds the stack pairs; `thumbhash` the hex of each)."""
+        holds the stack pairs; `thumbhash` the hex of each, '-' for none, comma-separated)."""
         sql, params = self.bucket_json_sql(f, month, viewer_id)
         row = await self.db.fetchone(sql, params)
         assert row is not None  # an aggregate answers one row

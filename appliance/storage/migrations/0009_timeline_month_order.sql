@@ -2,34 +2,37 @@
 --
 -- At 1M assets a month is ~3,800 photos. 0008's covering index kept them in local time order, so every
 -- month was sorted again (by file_created_at, id) and each row's ratio and local offset (two julianday()
--- calls) were computed at every request. Three virtual generated columns (computed from the row, stored
--- nowhere but in the index below, so nothing has to keep them equal and an older Shoebox ignores them):
---   local_month         'YYYY-MM' of local_date_time: the bucket a photo belongs to;
---   local_offset_hours  the zone offset the timeline shows (an integer when whole, as Immich);
---   timeline_ratio      width / height as shown (swapped for rotated photos), 4 decimals, 1.0 if unknown.
+-- calls) were computed and printed at every request. Three virtual generated columns (computed from the
+-- row, stored nowhere but in the index below, so nothing has to keep them equal and an older Shoebox
+-- ignores them):
+--   local_month          'YYYY-MM' of local_date_time: the bucket a photo belongs to;
+--   local_offset_text    the zone offset the timeline shows, in hours, as JSON prints it ('2', '5.5');
+--   timeline_ratio_text  width / height as shown (swapped for rotated photos), 4 decimals, '1.0' if unknown.
+-- Both numbers are rounded (2 and 4 decimals), so the text SQLite prints (15 significant digits) is the
+-- shortest form of the double, the one Python and orjson print.
 -- The index is keyed (owner, month, file_created_at, id): one owner's month is one range already in the
 -- timeline's order, walked forwards or backwards, and it holds every column a month's answer reads.
 ALTER TABLE assets ADD COLUMN local_month TEXT AS (substr(local_date_time, 1, 7)) VIRTUAL;
-ALTER TABLE assets ADD COLUMN local_offset_hours AS (
+ALTER TABLE assets ADD COLUMN local_offset_text TEXT AS (
     CASE
-        WHEN round((julianday(local_date_time) - julianday(file_created_at)) * 24, 2) IS NULL THEN 0
+        WHEN round((julianday(local_date_time) - julianday(file_created_at)) * 24, 2) IS NULL THEN '0'
         WHEN round((julianday(local_date_time) - julianday(file_created_at)) * 24, 2)
             = CAST(round((julianday(local_date_time) - julianday(file_created_at)) * 24, 2) AS INTEGER)
-        THEN CAST(round((julianday(local_date_time) - julianday(file_created_at)) * 24, 2) AS INTEGER)
-        ELSE round((julianday(local_date_time) - julianday(file_created_at)) * 24, 2)
+        THEN CAST(CAST(round((julianday(local_date_time) - julianday(file_created_at)) * 24, 2) AS INTEGER) AS TEXT)
+        ELSE CAST(round((julianday(local_date_time) - julianday(file_created_at)) * 24, 2) AS TEXT)
     END
 ) VIRTUAL;
-ALTER TABLE assets ADD COLUMN timeline_ratio AS (
-    CASE WHEN width > 0 AND height > 0 THEN round(
+ALTER TABLE assets ADD COLUMN timeline_ratio_text TEXT AS (
+    CAST(CASE WHEN width > 0 AND height > 0 THEN round(
         CASE WHEN exif_orientation IN ('5', '6', '7', '8', '90', '-90') THEN 1.0 * height / width
         ELSE 1.0 * width / height END, 4)
-    ELSE 1.0 END
+    ELSE 1.0 END AS TEXT)
 ) VIRTUAL;
 
 DROP INDEX assets_timeline;
 CREATE INDEX assets_timeline ON assets(owner_id, local_month, file_created_at, id, visibility, deleted_at,
     is_favorite, type, created_at, duration_ms, stack_id, live_photo_video_id, thumbhash, exif_projection_type,
-    exif_city, exif_country, local_offset_hours, timeline_ratio);
+    exif_city, exif_country, local_offset_text, timeline_ratio_text);
 
 -- A version per owner, raised by every change to the owner's assets (any column: place, rotation and stack
 -- copies reach the row through the triggers of 0008 and 0003) and stacks. A month of the timeline built
