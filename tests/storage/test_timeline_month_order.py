@@ -55,3 +55,33 @@ async def test_upgrade_orders_existing_months_and_computes_their_columns(
     await db.execute("UPDATE assets SET local_date_time = '2024-07-02T00:00:00.000Z' WHERE id = 'a2'")
     assert [row[0] for row in (await repo.bucket(f, "2024-06-01"))[1]] == ["a1"]
     await db.close()
+
+
+async def test_every_write_to_an_owners_assets_or_stacks_raises_their_version(tmp_path: Path) -> None:
+    db = Database(tmp_path / "shoebox.db")
+    await db.open()
+    repo = TimelineRepository(db)
+    assert await repo.versions(["u", "v"]) == (0, 0)
+    await _asset(db, "a1", NOW, NOW, 4, 3)
+    seen = [await repo.versions(["u", "v"])]
+
+    async def changed(sql: str, *params: object) -> None:
+        await db.execute(sql, params)
+        now = await repo.versions(["u", "v"])
+        assert now[0] > seen[-1][0], sql
+        seen.append(now)
+
+    await changed("UPDATE assets SET is_favorite = 1 WHERE id = 'a1'")
+    await changed("INSERT INTO asset_exif (asset_id, city, update_id) VALUES ('a1', 'Lyon', 'x')")
+    await changed("UPDATE asset_exif SET city = 'Turin' WHERE asset_id = 'a1'")
+    await changed("INSERT INTO stacks (id, owner_id, primary_asset_id, created_at, updated_at, update_id)"
+                  " VALUES ('s1', 'u', 'a1', ?, ?, 'x')", NOW, NOW)
+    await changed("UPDATE stacks SET primary_asset_id = 'a1', updated_at = 'y' WHERE id = 's1'")
+    await changed("DELETE FROM stacks WHERE id = 's1'")
+    await db.execute("INSERT INTO users (id, email, name, profile_changed_at, created_at, updated_at, update_id)"
+                     " VALUES ('v', 'v@example.com', 'v', ?, ?, ?, 'x')", (NOW, NOW, NOW))
+    await changed("UPDATE assets SET owner_id = 'v' WHERE id = 'a1'")  # both owners' months change
+    assert seen[-1][1] > seen[-2][1]
+    await changed("UPDATE assets SET owner_id = 'u' WHERE id = 'a1'")
+    await changed("DELETE FROM assets WHERE id = 'a1'")
+    await db.close()

@@ -13,14 +13,11 @@
 -- The index is keyed (owner, month, file_created_at, id): one owner's month is one range already in the
 -- timeline's order, walked forwards or backwards, and it holds every column a month's answer reads.
 ALTER TABLE assets ADD COLUMN local_month TEXT AS (substr(local_date_time, 1, 7)) VIRTUAL;
+-- The offset's text: SQLite prints a REAL with its '.0' ('2.0', '5.5'), trimmed to '2' as JSON has it; one
+-- julianday() pair per row written. '-0' (a few milliseconds behind: round gives -0.0) and NULL are '0'.
 ALTER TABLE assets ADD COLUMN local_offset_text TEXT AS (
-    CASE
-        WHEN round((julianday(local_date_time) - julianday(file_created_at)) * 24, 2) IS NULL THEN '0'
-        WHEN round((julianday(local_date_time) - julianday(file_created_at)) * 24, 2)
-            = CAST(round((julianday(local_date_time) - julianday(file_created_at)) * 24, 2) AS INTEGER)
-        THEN CAST(CAST(round((julianday(local_date_time) - julianday(file_created_at)) * 24, 2) AS INTEGER) AS TEXT)
-        ELSE CAST(round((julianday(local_date_time) - julianday(file_created_at)) * 24, 2) AS TEXT)
-    END
+    coalesce(nullif(rtrim(rtrim(CAST(round((julianday(local_date_time) - julianday(file_created_at)) * 24, 2)
+        AS TEXT), '0'), '.'), '-0'), '0')
 ) VIRTUAL;
 ALTER TABLE assets ADD COLUMN timeline_ratio_text TEXT AS (
     CAST(CASE WHEN width > 0 AND height > 0 THEN round(
@@ -51,7 +48,11 @@ END;
 CREATE TRIGGER asset_versions_update AFTER UPDATE ON assets BEGIN
     INSERT INTO asset_versions (owner_id, version) VALUES (NEW.owner_id, 1)
         ON CONFLICT (owner_id) DO UPDATE SET version = version + 1;
-    INSERT INTO asset_versions (owner_id, version) SELECT OLD.owner_id, 1 WHERE OLD.owner_id IS NOT NEW.owner_id
+END;
+
+CREATE TRIGGER asset_versions_owner AFTER UPDATE OF owner_id ON assets WHEN OLD.owner_id IS NOT NEW.owner_id
+BEGIN
+    INSERT INTO asset_versions (owner_id, version) VALUES (OLD.owner_id, 1)
         ON CONFLICT (owner_id) DO UPDATE SET version = version + 1;
 END;
 
