@@ -211,6 +211,11 @@ async def measure(data_dir: Path, rounds: int) -> dict[str, tuple[float, float]]
                 await call()  # warm the page cache
             samples = [(await call())[0] for _ in range(rounds)]
             results[name] = percentiles(samples)
+            if cached and "any month" in name:
+                kept = timeline.cache._items
+                print(f"  month cache after '{name}': {len(kept)} of {len(months)} months kept"
+                      f" ({sum(len(body) for _, body in kept.values()) / 2**20:.1f} of"
+                      f" {timeline.cache.max_bytes / 2**20:.0f} MB); the others were built again")
         sizes = []
         for m in biggest:
             async with session.get(base + "/timeline/bucket", params={"visibility": "timeline", "timeBucket": m}) as r:
