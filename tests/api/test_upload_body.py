@@ -143,3 +143,26 @@ async def test_the_threshold_decides_the_path(client: TestClient, alice: Caller,
     status, headers, created = await _raw_post(client, alice, [_multipart(data)])
     assert status == 201 and headers.get("connection", "").lower() != "close"
     assert await _original(client, alice, created["id"]) == data
+
+
+async def test_a_client_that_waits_for_100_continue_gets_it_then_sends(client: TestClient, alice: Caller) -> None:
+    """curl asks before sending a body over 1 MB; the takeover happens after aiohttp's interim answer."""
+    data = random.Random(10).randbytes(2_000_000)
+    body = _multipart(data)
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(b"POST /api/assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + alice.token.encode()
+                 + b"\r\nContent-Type: multipart/form-data; boundary=" + BOUNDARY.encode()
+                 + b"\r\nExpect: 100-continue\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+    await writer.drain()
+    assert (await reader.readline()).startswith(b"HTTP/1.1 100")
+    assert await reader.readline() == b"\r\n"
+    writer.write(body)
+    await writer.drain()
+    assert (await reader.readline()).split()[1] == b"201"
+    headers = {}
+    while (line := await reader.readline()) != b"\r\n":
+        name, _, value = line.decode().partition(":")
+        headers[name.lower()] = value.strip()
+    created = json.loads(await reader.readexactly(int(headers["content-length"])))
+    writer.close()
+    assert await _original(client, alice, created["id"]) == data
