@@ -31,7 +31,7 @@ from appliance.api.multipart import BodySource, MultipartError
 DIRECT_MIN_BYTES = 1024 * 1024  # bodies at least this big are read from the socket by the parsing thread
 IDLE_TIMEOUT = 300.0  # seconds a client may send nothing in the middle of a body
 LINGER_SECONDS = 10.0  # how long a refused body is still read, so the client sees the answer (as aiohttp)
-UPLOAD_THREADS = 16  # bodies being read at once; more wait their turn, their bytes waiting in the kernel
+UPLOAD_THREADS = 32  # bodies being read at once; more wait their turn, their bytes waiting in the kernel
 
 T = TypeVar("T")
 CLOSE_CONNECTION = web.RequestKey("shoebox.close_connection", bool)
@@ -109,9 +109,12 @@ class StreamBody:
         if not self._pending:
             if self._aborted:
                 raise MultipartError("The upload was interrupted")
-            self._future = asyncio.run_coroutine_threadsafe(self._content.readany(), self._loop)
+            self._future = future = asyncio.run_coroutine_threadsafe(self._content.readany(), self._loop)
             try:
-                self._pending = self._future.result()
+                self._pending = future.result(IDLE_TIMEOUT)
+            except concurrent.futures.TimeoutError as err:
+                future.cancel()
+                raise MultipartError("The upload stalled: no data for too long") from err
             except concurrent.futures.CancelledError as err:
                 raise MultipartError("The upload was interrupted") from err
             finally:

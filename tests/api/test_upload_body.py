@@ -166,3 +166,28 @@ async def test_a_client_that_waits_for_100_continue_gets_it_then_sends(client: T
     created = json.loads(await reader.readexactly(int(headers["content-length"])))
     writer.close()
     assert await _original(client, alice, created["id"]) == data
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_a_client_that_stalls_mid_body_gets_400_and_leaves_nothing(
+        client: TestClient, alice: Caller, services: Services, monkeypatch: pytest.MonkeyPatch, chunked: bool) -> None:
+    """A phone that sleeps in the middle of an upload does not hold an upload thread for ever."""
+    monkeypatch.setattr(upload_body, "IDLE_TIMEOUT", 0.5)
+    body = _multipart(random.Random(11).randbytes(2_000_000))
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    framing = b"Transfer-Encoding: chunked" if chunked else b"Content-Length: " + str(len(body)).encode()
+    sent = body[:1_200_000]
+    writer.write(b"POST /api/assets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + alice.token.encode()
+                 + b"\r\nContent-Type: multipart/form-data; boundary=" + BOUNDARY.encode() + b"\r\n" + framing
+                 + b"\r\n\r\n" + (b"%x\r\n%s\r\n" % (len(sent), sent) if chunked else sent))
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 20)
+    assert status_line.split()[1] == b"400"
+    headers = {}
+    while (line := await reader.readline()) != b"\r\n":
+        name, _, value = line.decode().partition(":")
+        headers[name.lower()] = value.strip()
+    answer = json.loads(await reader.readexactly(int(headers["content-length"])))
+    writer.close()
+    assert answer["message"] == "The upload stalled: no data for too long"
+    assert _staging_empty(services)
