@@ -7,7 +7,8 @@ from typing import Literal
 from aiohttp import web
 
 from appliance.api.assets import _uuids
-from appliance.api.common import Dto, as_json, auth, query, services
+from appliance.api.common import Dto, as_json, auth, json_bytes, query, services
+from appliance.api.compression import REUSED
 from appliance.api.routing import Router
 
 router = Router()
@@ -49,4 +50,6 @@ async def time_bucket(request: web.Request) -> web.Response:
         from appliance.api.common import RequestValidationError
 
         raise RequestValidationError(["timeBucket must be a string", "timeBucket should not be empty"])
-    return as_json(await services(request).browse.timeline.bucket(auth(request), params))
+    response = json_bytes(await services(request).browse.timeline.bucket(auth(request), params))
+    response[REUSED] = True  # months are kept in memory (TimelineService): keep their gzip too
+    return response

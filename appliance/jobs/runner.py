@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -63,6 +64,7 @@ class JobRunner:
         self._stopping = False
         self._last_prune = 0.0
         self._completed: list[tuple[int, str]] = []  # (job id, finished at), written with the next claim
+        self.finished: Counter[tuple[str, str]] = Counter()  # (queue, "completed" | "failed"): for /metrics
 
     # --- life cycle -----------------------------------------------------------------------------------
 
@@ -172,12 +174,14 @@ class JobRunner:
         except asyncio.CancelledError:
             raise
         except Exception as err:
+            self.finished[(job["queue"], "failed")] += 1
             try:
                 await self._record_failure(job, err)
             except Exception:
                 log.exception("could not record the failure of job %s", job["id"])
         else:
             self._completed.append((job["id"], self._now()))  # the lane's done callback wakes the dispatcher
+            self.finished[(job["queue"], "completed")] += 1
 
     async def _record_failure(self, job: dict[str, Any], err: Exception) -> None:
         reason = f"{type(err).__name__}: {err}"[:1000]

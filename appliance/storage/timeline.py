@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 from appliance.storage.db import Database
@@ -29,21 +28,17 @@ class TimelineFilter:
     with_coordinates: bool = False
 
 
-_RATIO = (
-    "CASE WHEN a.width > 0 AND a.height > 0 THEN round(CASE WHEN a.exif_orientation IN ('5', '6', '7', '8', '90',"
-    " '-90') THEN 1.0 * a.height / a.width ELSE 1.0 * a.width / a.height END, 4) ELSE 1.0 END"
-)
-_OFFSET = "round((julianday(a.local_date_time) - julianday(a.file_created_at)) * 24, 2)"
-
-
-def bucket_columns(f: TimelineFilter) -> list[tuple[str, str]]:
+def bucket_columns(f: TimelineFilter, *, text: bool = False) -> list[tuple[str, str]]:
     """(name, SQL) of what a month's query reads for this filter. Only what varies from photo to photo is
     read: with one owner or one visibility those are constants (and trashed or not always is), and a column
-    not read is a few thousand Python objects not made."""
+    not read is a few thousand Python objects not made. `text`: the ratio and offset as JSON prints them."""
+    ratio, offset = "a.timeline_ratio_text", "a.local_offset_text"
+    if not text:
+        ratio, offset = f"CAST({ratio} AS REAL)", f"CAST({offset} AS REAL)"
     columns = [
-        ("id", "a.id"), ("ratio", _RATIO), ("is_favorite", "a.is_favorite"), ("is_image", "a.type = 'IMAGE'"),
-        ("file_created_at", "a.file_created_at"),
-        ("offset_hours", _OFFSET), ("created_at", "a.created_at"), ("duration_ms", "a.duration_ms"),
+        ("id", "a.id"), ("ratio", ratio), ("is_favorite", "a.is_favorite"),
+        ("is_image", "a.type = 'IMAGE'"), ("file_created_at", "a.file_created_at"),
+        ("offset_hours", offset), ("created_at", "a.created_at"), ("duration_ms", "a.duration_ms"),
         ("thumbhash", "a.thumbhash"), ("live_photo_video_id", "a.live_photo_video_id"),
         ("projection_type", "a.exif_projection_type"), ("city", "a.exif_city"), ("country", "a.exif_country"),
     ]
@@ -94,11 +89,9 @@ def asset_where(f: TimelineFilter) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-def month_range(month: str) -> tuple[str, str]:
-    """('YYYY-MM-01', first day of the next month) as text bounds on local_date_time."""
-    year, mon = int(month[:4]), int(month[5:7])
-    nxt = f"{year + 1:04d}-01-01" if mon == 12 else f"{year:04d}-{mon + 1:02d}-01"
-    return f"{year:04d}-{mon:02d}-01", nxt
+def month_key(month: str) -> str:
+    """'YYYY-MM' (the `local_month` column, 0009_timeline_month_order.sql) of a 'YYYY-MM-01' bucket."""
+    return month[:7]
 
 
 class TimelineRepository:
@@ -134,30 +127,78 @@ class TimelineRepository:
         sql, params = self.buckets_sql(f)
         return [(row[0], int(row[1])) for row in await self.db.fetchall(sql, params) if row[1]]
 
-    def bucket_sql(self, f: TimelineFilter, month: str) -> tuple[str, list[Any]]:
-        """One month's assets (`bucket_columns(f)`), in the order of the `assets_timeline` covering index, which
-        holds every column read (the EXIF columns shown are copied onto the asset, 0008_browse_speed.sql); only
-        the coordinates, asked for by `withCoordinates`, are read from asset_exif. No ORDER BY: see `bucket`."""
+    def bucket_sql(self, f: TimelineFilter, month: str, *, text: bool = False) -> tuple[str, list[Any]]:
+        """One month's assets (`bucket_columns(f)`, named), newest first (by file_created_at, then id, as
+        Immich). For one owner that is one range of the `assets_timeline` index (0009_timeline_month_order.sql),
+        walked in its order, which holds every column read; only the coordinates, asked for by
+        `withCoordinates`, are read from asset_exif."""
         where, params = asset_where(f)
-        low, high = month_range(month)
         join = " LEFT JOIN asset_exif e ON e.asset_id = a.id" if f.with_coordinates else ""
-        select = ", ".join(sql for _, sql in bucket_columns(f))
+        select = ", ".join(f"{sql} AS {name}" for name, sql in bucket_columns(f, text=text))
+        order = "DESC" if f.order_desc else "ASC"
         return (
-            f"SELECT {select} FROM assets a{join} WHERE {where} AND a.local_date_time >= ? AND a.local_date_time < ?",
-            [*params, low, high],
+            f"SELECT {select} FROM assets a{join} WHERE {where} AND a.local_month = ?"
+            f" ORDER BY a.file_created_at {order}, a.id {order}",
+            [*params, month_key(month)],
         )
 
     async def bucket(self, f: TimelineFilter, month: str) -> tuple[list[str], list[Any]]:
-        """(column names, rows) of one month, newest first (by file_created_at, then id, as Immich).
-
-        The rows come in local time order, which is the taken time shifted by each photo's time zone: nearly
-        sorted already. Python's sort finishes such a list in about one pass, where SQLite's sorter would
-        copy and sort every row (a third of the query at a few thousand photos)."""
+        """(column names, rows) of one month, in the timeline's order."""
         sql, params = self.bucket_sql(f, month)
         rows = list(await self.db.fetchall(sql, params))
+        return [name for name, _ in bucket_columns(f)], rows
+
+    def bucket_json_sql(self, f: TimelineFilter, month: str, viewer_id: str) -> tuple[str, list[Any]]:
+        """`bucket_sql` with SQLite writing each column as a JSON array (json_group_array: the same bytes as
+        Python's JSON of the same values), so a month of thousands of photos makes a dozen strings, not tens
+        of thousands of Python objects, and the work is done off the interpreter's lock. The ratios and offsets
+        were printed into the index (0009), rounded to 4 and 2 decimals, whose 15-digit form is their shortest
+        (`withCoordinates`, whose GPS floats may need 17 digits, goes through `bucket`). Thumbhashes come as
+        hex, comma-separated, for Python's base64."""
+        if f.with_coordinates:
+            raise ValueError("coordinates are read by `bucket`")
+        inner, params = self.bucket_sql(f, month, text=True)
         names = [name for name, _ in bucket_columns(f)]
-        rows.sort(key=itemgetter(names.index("file_created_at"), names.index("id")), reverse=f.order_desc)
-        return names, rows
+        favourite = "is_favorite = 1 AND " + ("owner_id = ?" if "owner_id" in names else "?")
+        parts = ["count(*) AS n"]
+        for name in names:
+            if name == "is_favorite":  # a partner's favourite is not the viewer's
+                sql = f"'[' || coalesce(group_concat(CASE WHEN {favourite} THEN 'true' ELSE 'false' END), '') || ']'"
+            elif name == "is_image":
+                sql = "'[' || coalesce(group_concat(CASE WHEN is_image THEN 'true' ELSE 'false' END), '') || ']'"
+            elif name in ("ratio", "offset_hours"):  # printed once, into the index (0009)
+                sql = f"'[' || coalesce(group_concat({name}), '') || ']'"
+            elif name == "thumbhash":  # hex, '-' for none (never empty: group_concat drops leading ones)
+                sql = "group_concat(CASE WHEN length(thumbhash) > 0 THEN hex(thumbhash) ELSE '-' END)"
+            elif name == "stack_id":
+                sql = ("json_group_array(CASE WHEN stack_id IS NULL OR stack_id = '' THEN NULL"
+                       " ELSE json_array(stack_id, CAST(stack_count AS TEXT)) END)")
+            elif name == "stack_count":
+                continue
+            else:
+                sql = f"json_group_array({name})"
+            parts.append(f"{sql} AS {name}")
+        viewer = viewer_id if "owner_id" in names else int(bool(f.owner_ids) and f.owner_ids[0] == viewer_id)
+        return f"SELECT {', '.join(parts)} FROM ({inner})", [viewer, *params]
+
+    async def bucket_json(self, f: TimelineFilter, month: str, viewer_id: str) -> tuple[int, dict[str, str]]:
+        """(number of assets, JSON array text of each column of `bucket_columns(f)`) of one month (`stack_id`
+        holds the stack pairs; `thumbhash` the hex of each, '-' for none, comma-separated)."""
+        sql, params = self.bucket_json_sql(f, month, viewer_id)
+        row = await self.db.fetchone(sql, params)
+        assert row is not None  # an aggregate answers one row
+        values = dict(zip(row.keys(), tuple(row), strict=True))
+        return int(values.pop("n")), values
+
+    async def versions(self, owner_ids: Sequence[str]) -> tuple[int, ...]:
+        """The version of each owner's assets (`asset_versions`, raised by triggers at every change), 0 for an
+        owner who never had any."""
+        rows = await self.db.fetchall(
+            f"SELECT owner_id, version FROM asset_versions WHERE owner_id IN ({_marks(owner_ids) or 'NULL'})",
+            list(owner_ids),
+        )
+        found = {row[0]: int(row[1]) for row in rows}
+        return tuple(found.get(owner_id, 0) for owner_id in owner_ids)
 
     async def album_owner_ids(self, album_id: str) -> list[str]:
         rows = await self.db.fetchall(

@@ -42,3 +42,38 @@ def test_accept_encoding_parsing() -> None:
     assert not accepts_gzip("deflate, br")
     assert not accepts_gzip("gzip;q=0")
     assert not accepts_gzip("gzip;q=0.0")
+
+
+async def test_a_month_of_a_million_assets_travels_gzipped_too(client: TestClient, alice: Caller) -> None:
+    """~900 KB of JSON (a big month at 1M assets) is gzipped as Immich would, ISA-L making it cheap."""
+    from appliance.api import compression
+
+    assert compression.MAX_BYTES >= 1024 * 1024, "isal is a dependency (pyproject.toml)"
+    body = b'{"id":[' + b",".join(b'"%036d"' % i for i in range(24_000)) + b"]}"
+    assert len(body) > 900 * 1024
+    packed = compression.gzip_bytes(body)
+    import gzip
+
+    assert gzip.decompress(packed) == body and len(packed) < len(body) // 4
+
+
+async def test_a_month_kept_in_memory_keeps_its_gzip_until_it_changes(client: TestClient, alice: Caller) -> None:
+    from appliance.api import compression
+    from tests.api.browsing import send_json
+
+    ids = [await photo(client, alice, f"2024-05-0{day}T10:00:00.000Z") for day in range(1, 8)]
+
+    async def month(encoding: str) -> tuple[str | None, bytes]:
+        response = await client.get("/api/timeline/bucket", params={"timeBucket": "2024-05-01"},
+                                    headers={**alice.headers, "Accept-Encoding": encoding})
+        assert response.status == 200
+        return response.headers.get("Content-Encoding"), await response.read()
+
+    encoding, first = await month("gzip")
+    assert encoding == "gzip" and any(packed is not None for _, packed in compression._memo.values())
+    assert await month("gzip") == ("gzip", first)
+    assert (await month("identity"))[1] == first  # the client's gunzip gives the JSON
+    await send_json(client, "PUT", f"/api/assets/{ids[0]}", alice, {"isFavorite": True})
+    encoding, changed = await month("gzip")
+    assert encoding == "gzip" and changed != first and (await month("identity"))[1] == changed
+    assert b'"isFavorite":[false,false,false,false,false,false,true]' in changed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from aiohttp.test_utils import TestClient
 
 from appliance.services import Services
@@ -220,3 +221,138 @@ async def test_trash_bucket_marks_its_assets_trashed(client: TestClient, alice: 
     live = await get_json(client, "/api/timeline/bucket", alice, timeBucket="2015-03-01")
     assert (live["id"], live["isTrashed"], live["ownerId"]) == ([kept], [False], [alice.id])
     assert_matches("TimeBucketAssetResponseDto", live)
+
+
+async def test_a_month_written_by_sqlite_is_the_month_python_writes(
+    client: TestClient, alice: Caller, bob: Caller, services: Services
+) -> None:
+    """The month's JSON is written by SQLite (json_group_array per column); the Python columns it replaced,
+    kept for `withCoordinates`, are the reference: same bytes for every filter, on a month with partners'
+    favourites, stacks, videos, missing thumbhashes, rotated photos, half-hour zones and odd places."""
+    await send_json(client, "POST", "/api/partners", bob, {"sharedWithId": alice.id}, status=201)
+    await send_json(client, "PUT", f"/api/partners/{bob.id}", alice, {"inTimeline": True})
+    mine = [await photo(client, alice, f"2024-03-{day:02d}T10:00:00.000Z", favorite=day % 3 == 0)
+            for day in range(1, 9)]
+    theirs = [await photo(client, bob, f"2024-03-{day:02d}T09:30:00.000Z", favorite=True) for day in (2, 5)]
+    await photo(client, alice, "2024-03-04T08:00:00.000Z", visibility="archive")
+    await send_json(client, "POST", "/api/stacks", alice, {"assetIds": [mine[1], mine[0], mine[2]]}, status=201)
+    await send_json(client, "PUT", f"/api/assets/{mine[3]}", alice, {"dateTimeOriginal": "2024-03-04T15:30:00+05:30"})
+    await send_json(client, "PUT", f"/api/assets/{mine[4]}", alice, {"dateTimeOriginal": "2024-03-05T06:15:00-03:45"})
+    await set_exif(services, mine[5], orientation="6", city='Saint-"Étienne"\n', country="France")
+    await set_exif(services, mine[6], projection_type="EQUIRECTANGULAR", city="Zürich", country="Schweiz")
+    async with services.db.transaction() as conn:
+        await services.assets.assets.update(conn, mine[:6], {"width": 4000, "height": 3000})
+        await services.assets.assets.update(conn, [mine[6]], {"width": 7, "height": 3})
+        for i, asset_id in enumerate(mine[:7] + theirs):  # as the thumbnail job would; mine[7] has none yet
+            await conn.execute("UPDATE assets SET thumbhash = ? WHERE id = ?", (bytes(range(i, i + 20 + i % 4)),
+                                                                                asset_id))
+        await conn.execute("UPDATE assets SET type = 'VIDEO', duration_ms = 12345 WHERE id IN (?, ?)",
+                           (mine[2], mine[6]))
+    from appliance.library.timeline import columns, json_columns
+    from appliance.storage.timeline import TimelineFilter
+
+    repo = services.browse.timeline.repo
+    both = [alice.id, bob.id]
+    filters = [TimelineFilter(owner_ids=[alice.id]), TimelineFilter(owner_ids=[alice.id], visibility="timeline"),
+               TimelineFilter(owner_ids=[alice.id], is_favorite=True), TimelineFilter(owner_ids=both),
+               TimelineFilter(owner_ids=both, visibility="timeline", with_stacked=True),
+               TimelineFilter(owner_ids=[alice.id], with_stacked=True, order_desc=False),
+               TimelineFilter(owner_ids=[bob.id], visibility="timeline"),
+               TimelineFilter(owner_ids=[alice.id], is_trashed=True), TimelineFilter(owner_ids=[])]
+    for f in filters:
+        for month in ("2024-03-01", "2024-04-01"):
+            names, rows = await repo.bucket(f, month)
+            python = orjson.dumps(columns(f, names, rows, with_coordinates=False, viewer_id=alice.id))
+            n, arrays = await repo.bucket_json(f, month, alice.id)
+            assert json_columns(f, n, arrays) == python, (f, month)
+    bucket = await get_json(client, "/api/timeline/bucket", alice, timeBucket="2024-03-01", withPartners="true",
+                            visibility="timeline", withStacked="true")
+    assert_matches("TimeBucketAssetResponseDto", bucket)
+    assert set(theirs) <= set(bucket["id"]) and mine[0] not in bucket["id"]
+    assert [bucket["isFavorite"][bucket["id"].index(i)] for i in theirs] == [False, False]  # bob's, not alice's
+    assert 5.5 in bucket["localOffsetHours"] and -3.75 in bucket["localOffsetHours"]
+    assert None in bucket["thumbhash"] and 12345 in bucket["duration"]
+
+
+async def test_a_month_seen_before_is_given_again_only_while_nothing_in_it_changed(
+    client: TestClient, alice: Caller, bob: Caller, services: Services
+) -> None:
+    """Months are kept in memory under the versions of their owners' assets; every change to an asset (flags,
+    EXIF, dimensions, dates, trash, deletion, a partner's asset) or to a stack must show at the next request."""
+    from appliance.library.timeline import json_columns
+    from appliance.storage.timeline import TimelineFilter
+
+    await send_json(client, "POST", "/api/partners", bob, {"sharedWithId": alice.id}, status=201)
+    await send_json(client, "PUT", f"/api/partners/{bob.id}", alice, {"inTimeline": True})
+    ids = [await photo(client, alice, f"2020-06-0{d}T10:00:00.000Z") for d in (1, 2, 3, 4)]
+    theirs = await photo(client, bob, "2020-06-05T10:00:00.000Z")
+    service = services.browse.timeline
+    built = [0]
+    real = service.repo.bucket_json
+
+    async def counted(*args: object) -> tuple[int, dict[str, str]]:
+        built[0] += 1
+        return await real(*args)  # type: ignore[arg-type]
+
+    service.repo.bucket_json = counted  # type: ignore[method-assign]
+    params = {"timeBucket": "2020-06-01", "visibility": "timeline", "withPartners": "true", "withStacked": "true"}
+
+    async def month() -> bytes:
+        response = await client.get("/api/timeline/bucket", params=params, headers={**alice.headers,
+                                                                                     "Accept-Encoding": "identity"})
+        assert response.status == 200
+        return await response.read()
+
+    async def truth() -> bytes:
+        f = TimelineFilter(owner_ids=[alice.id, bob.id], visibility="timeline", with_stacked=True)
+        return json_columns(f, *await real(f, "2020-06-01", alice.id))
+
+    before = await month()
+    assert before == await truth() and await month() == before and built[0] == 1  # the second one was kept
+
+    async def exif() -> None:
+        await set_exif(services, ids[1], city="Ghent", country="Belgium", orientation="6")
+
+    async def dimensions() -> None:
+        async with services.db.transaction() as conn:
+            await services.assets.assets.update(conn, [ids[2]], {"width": 30, "height": 20})
+
+    async def sql_write() -> None:  # any writer, not only the API (a job, a migration)
+        await services.db.execute("UPDATE assets SET thumbhash = x'0102030405' WHERE id = ?", (ids[3],))
+
+    stack: dict[str, str] = {}
+
+    async def make_stack() -> None:
+        stack.update(await send_json(client, "POST", "/api/stacks", alice, {"assetIds": [ids[0], ids[1]]},
+                                     status=201))
+
+    changes = [
+        ("favourite", lambda: send_json(client, "PUT", f"/api/assets/{ids[0]}", alice, {"isFavorite": True})),
+        ("archive", lambda: send_json(client, "PUT", f"/api/assets/{ids[1]}", alice, {"visibility": "archive"})),
+        ("unarchive", lambda: send_json(client, "PUT", f"/api/assets/{ids[1]}", alice, {"visibility": "timeline"})),
+        ("exif", exif),
+        ("dimensions", dimensions),
+        ("sql", sql_write),
+        ("date", lambda: send_json(client, "PUT", f"/api/assets/{ids[2]}", alice,
+                                   {"dateTimeOriginal": "2020-06-09T10:00:00+02:00"})),
+        ("stack", make_stack),
+        ("stack primary", lambda: send_json(client, "PUT", f"/api/stacks/{stack['id']}", alice,
+                                            {"primaryAssetId": ids[1]})),
+        ("unstack", lambda: send_json(client, "DELETE", f"/api/stacks/{stack['id']}", alice, status=204)),
+        ("partner's place", lambda: set_exif(services, theirs, city="Leeds")),
+        ("partner's trash", lambda: send_json(client, "DELETE", "/api/assets", bob, {"ids": [theirs]},
+                                              status=204)),
+        ("upload", lambda: photo(client, alice, "2020-06-20T10:00:00.000Z")),
+        ("trash", lambda: send_json(client, "DELETE", "/api/assets", alice, {"ids": [ids[3]]}, status=204)),
+        ("restore", lambda: send_json(client, "POST", "/api/trash/restore/assets", alice, {"ids": [ids[3]]})),
+        ("delete", lambda: send_json(client, "DELETE", "/api/assets", alice, {"ids": [ids[3]], "force": True},
+                                     status=204)),
+    ]
+    for name, change in changes:
+        await change()  # type: ignore[no-untyped-call]
+        after = await month()
+        assert after == await truth(), name
+        assert after != before, name
+        before = after
+    kept = built[0]
+    assert await month() == before and built[0] == kept

@@ -1,0 +1,87 @@
+"""A month of the timeline is one range of one index, in the order shown (0009_timeline_month_order.sql):
+after the upgrade of an existing library too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from appliance.storage import db as db_module
+from appliance.storage.db import Database
+from appliance.storage.timeline import TimelineFilter, TimelineRepository
+
+NOW = "2026-01-01T00:00:00.000Z"
+
+
+async def _asset(db: Database, asset_id: str, taken: str, local: str, width: int, height: int) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT OR IGNORE INTO users (id, email, name, profile_changed_at, created_at, updated_at, update_id)"
+            " VALUES ('u', 'u@example.com', 'u', ?, ?, ?, 'x')", (NOW, NOW, NOW))
+        await conn.execute(
+            "INSERT INTO assets (id, owner_id, type, original_path, original_file_name, original_mime_type,"
+            " checksum, file_size, file_created_at, file_modified_at, local_date_time, created_at, updated_at,"
+            " update_id, width, height) VALUES (?, 'u', 'IMAGE', ?, 'a.jpg', 'image/jpeg', ?, 1, ?, ?, ?, ?, ?,"
+            " 'x', ?, ?)",
+            (asset_id, f"library/{asset_id}.jpg", asset_id.encode(), taken, taken, local, NOW, NOW, width, height))
+
+
+async def test_upgrade_orders_existing_months_and_computes_their_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every = db_module.migration_files()
+    monkeypatch.setattr(db_module, "migration_files", lambda: [m for m in every if m[0] < "0009"])
+    db = Database(tmp_path / "shoebox.db")
+    await db.open()
+    await _asset(db, "a1", "2024-05-31T20:00:00.000Z", "2024-06-01T01:30:00.000Z", 4000, 3000)  # +5:30, June
+    await _asset(db, "a2", "2024-06-10T10:00:00.000Z", "2024-06-10T08:00:00.000Z", 0, 0)       # -2
+    await _asset(db, "a3", "2024-06-01T12:00:00.000Z", "2024-05-31T23:00:00.000Z", 3, 4)       # May
+    await db.execute("INSERT INTO asset_exif (asset_id, orientation, update_id) VALUES ('a1', '6', 'x')")
+    await db.close()
+    monkeypatch.setattr(db_module, "migration_files", lambda: every)
+    await db.open()
+    rows = await db.fetchall("SELECT id, local_month, local_offset_text, timeline_ratio_text FROM assets ORDER BY id")
+    # as JSON prints them: a whole offset is an integer, as Immich sends it
+    assert [tuple(r) for r in rows] == [("a1", "2024-06", "5.5", "0.75"), ("a2", "2024-06", "-2", "1.0"),
+                                        ("a3", "2024-05", "-13", "0.75")]
+    repo = TimelineRepository(db)
+    f = TimelineFilter(owner_ids=["u"])
+    names, found = await repo.bucket(f, "2024-06-01")
+    assert [row[0] for row in found] == ["a2", "a1"]
+    sql, params = repo.bucket_sql(f, "2024-06-01")
+    plan = await repo.explain(sql, params)
+    assert plan == ["SEARCH a USING INDEX assets_timeline (owner_id=? AND local_month=?)"]  # no sort
+    await db.execute("UPDATE assets SET local_date_time = '2024-07-02T00:00:00.000Z' WHERE id = 'a2'")
+    assert [row[0] for row in (await repo.bucket(f, "2024-06-01"))[1]] == ["a1"]
+    await db.close()
+
+
+async def test_every_write_to_an_owners_assets_or_stacks_raises_their_version(tmp_path: Path) -> None:
+    db = Database(tmp_path / "shoebox.db")
+    await db.open()
+    repo = TimelineRepository(db)
+    assert await repo.versions(["u", "v"]) == (0, 0)
+    await _asset(db, "a1", NOW, NOW, 4, 3)
+    seen = [await repo.versions(["u", "v"])]
+
+    async def changed(sql: str, *params: object) -> None:
+        await db.execute(sql, params)
+        now = await repo.versions(["u", "v"])
+        assert now[0] > seen[-1][0], sql
+        seen.append(now)
+
+    await changed("UPDATE assets SET is_favorite = 1 WHERE id = 'a1'")
+    await changed("INSERT INTO asset_exif (asset_id, city, update_id) VALUES ('a1', 'Lyon', 'x')")
+    await changed("UPDATE asset_exif SET city = 'Turin' WHERE asset_id = 'a1'")
+    await changed("INSERT INTO stacks (id, owner_id, primary_asset_id, created_at, updated_at, update_id)"
+                  " VALUES ('s1', 'u', 'a1', ?, ?, 'x')", NOW, NOW)
+    await changed("UPDATE stacks SET primary_asset_id = 'a1', updated_at = 'y' WHERE id = 's1'")
+    await changed("DELETE FROM stacks WHERE id = 's1'")
+    await db.execute("INSERT INTO users (id, email, name, profile_changed_at, created_at, updated_at, update_id)"
+                     " VALUES ('v', 'v@example.com', 'v', ?, ?, ?, 'x')", (NOW, NOW, NOW))
+    await changed("UPDATE assets SET owner_id = 'v' WHERE id = 'a1'")  # both owners' months change
+    assert seen[-1][1] > seen[-2][1]
+    await changed("UPDATE assets SET owner_id = 'u' WHERE id = 'a1'")
+    await changed("DELETE FROM assets WHERE id = 'a1'")
+    await db.close()
