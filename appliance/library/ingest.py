@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import os
 import threading
@@ -45,6 +46,7 @@ from appliance.storage.users import UserRepository
 log = logging.getLogger(__name__)
 
 COPY_CHUNK = 1024 * 1024
+KERNEL_CHUNK = 4 * 1024 * 1024  # bytes copied by the kernel between stop checks (hashed COPY_CHUNK at a time)
 GROUP_MAX = 64  # assets committed in one transaction at most
 WRITE_BEHIND = 16 * 1024 * 1024  # batch staging hands written bytes to the disk every this many
 
@@ -514,6 +516,22 @@ class IngestService:
                     raise
         return await self.ingest(request, staged)
 
+    def stage_path_blocking(
+        self, source: Path, sidecar: Path | None = None, *, stop: threading.Event | None = None,
+        progress: Callable[[int], None] | None = None, batch: bool = False,
+    ) -> tuple[StagedFile, StagedFile | None]:
+        """The copying half of `ingest_path`, for callers that copy in threads of their own (an import keeps
+        copying while the loop commits): the staged file and sidecar, to be passed to `ingest` (the sidecar
+        as `request.sidecar`). Blocking; nothing is left in staging if it raises."""
+        staged = self._copy_to_staging_blocking(source, stop, progress, not batch)
+        if sidecar is None:
+            return staged, None
+        try:
+            return staged, self._copy_to_staging_blocking(sidecar, stop, None, not batch)
+        except BaseException:
+            staged.path.unlink(missing_ok=True)
+            raise
+
     async def _stage_path(
         self, source: Path, stop: threading.Event | None, progress: Callable[[int], None] | None,
         durable: bool = True,
@@ -545,10 +563,19 @@ class IngestService:
             with open(source, "rb", buffering=0) as handle:
                 with contextlib.suppress(OSError, AttributeError):
                     os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
-                while count := handle.readinto(buffer):
+                # a real file is copied by the kernel and hashed as stored; anything else through the buffer
+                kernel = isinstance(handle, io.FileIO)
+                while True:
                     if stop is not None and stop.is_set():
                         raise ImportStopped(f"stopped while copying {source}")
-                    writer.write_blocking(view[:count])
+                    count = writer.copy_in_blocking(handle.fileno(), KERNEL_CHUNK, buffer) if kernel else None
+                    if count is None:
+                        kernel = False
+                        count = handle.readinto(buffer)
+                        if count:
+                            writer.write_blocking(view[:count])
+                    if not count:
+                        break
                     if writer.size > self.max_upload_bytes:
                         raise BadRequest("File too large")
                     if progress is not None:

@@ -9,6 +9,15 @@ and alternating rounds, times:
   1. cp -r tree + sync                                  (the disk's own ceiling)
   2. shoebox import tree (a separate process, as a user runs it) + sync
 Each import goes into a fresh data folder, so every file is really copied, hashed, fsynced and committed.
+What each side includes (printed with the figures):
+  cp -r + sync     cp's process, its copy (coreutils copies in the kernel, copy_file_range), then `sync`
+                   until every byte is on the disk;
+  shoebox import   the process start (Python, imports), the walk, copying and SHA-1 of every byte, the
+                   library's durability (a filesystem sync before each group of assets becomes visible),
+                   the database transactions, the album, then the same `sync`.
+Each contender's `appliance` package is copied into the bench folder and byte-compiled first, as an
+installed package is (pip compiles on install; a server writes its own __pycache__): without that, a
+PYTHONDONTWRITEBYTECODE environment would make every run compile the whole package from source.
 It prints MB/s, the ratio to cp (goal ≥ 0.9) and the import process's peak RSS (sampled), best and median
 of the rounds, and the load average before and after (the figures mean little on a busy machine).
 `--baseline DIR` also times `shoebox import` from another checkout (e.g. main) in the same rounds, for a
@@ -99,6 +108,15 @@ def _fill(noise: bytes, length: int, tag: int) -> bytes:
     return bytes(out)
 
 
+def install(checkout: Path, target: Path) -> Path:
+    """A byte-compiled copy of the checkout's `appliance` package (what an installed package looks like)."""
+    shutil.copytree(checkout / "appliance", target / "appliance",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(target / "appliance")], check=True,
+                   stdout=subprocess.DEVNULL)
+    return target
+
+
 def drop_caches() -> None:
     subprocess.run(["sync"], check=True)
     Path("/proc/sys/vm/drop_caches").write_text("3\n")
@@ -161,7 +179,7 @@ def measure(base: Path, tree: Path, total: int, contenders: list[tuple[str, Path
             data_dir = base / f"data-{round_}"
             asyncio.run(make_admin(data_dir))
             prepare()
-            env = {**os.environ, "PYTHONPATH": str(checkout)}
+            env = {**os.environ, "PYTHONPATH": str(checkout)}  # `checkout`: the byte-compiled copy
             if cold:  # the card's bytes come cold from the disk, not Python's own modules (a server has them)
                 subprocess.run([sys.executable, "-m", "appliance", "import", "--help"], env=env, cwd=checkout,
                                stdout=subprocess.DEVNULL, check=True)
@@ -199,11 +217,16 @@ def main() -> int:
     args = parser.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="shoebox-import-bench-", dir=args.workdir))
-    contenders = [("shoebox import + sync", REPO)]
+    sources = [("shoebox import + sync", REPO)]
     if args.baseline:
-        contenders.append(("baseline import + sync", args.baseline.resolve()))
+        sources.append(("baseline import + sync", args.baseline.resolve()))
     print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     try:
+        contenders = [(name, install(checkout, base / f"code-{number}")) for number, (name, checkout) in
+                      enumerate(sources)]
+        print("cp -r + sync: cp's copy of the tree, then sync until it is on the disk")
+        print("shoebox import + sync: process start, walk, copy + SHA-1 of every byte, a filesystem sync before"
+              " each group of assets becomes visible, the transactions and album, then the same sync")
         tree = base / "card"
         total, count = build_tree(tree, args.megabytes * MB)
         subprocess.run(["sync"], check=True)
