@@ -19,12 +19,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from appliance.importer.policy import SourceFile
-from appliance.library.ingest import IngestService
+from appliance.library.ingest import IngestRequest, IngestResult, IngestService
 from appliance.storage.files import StagedFile
 
 log = logging.getLogger(__name__)
 
 Staged = tuple[StagedFile, StagedFile | None]
+# Each copier thread's buffer, reused for every file (no 1 MiB allocation per file): the staged bytes are
+# read back and hashed this many at a time (larger pieces measured no better here).
+BUFFER = 1024 * 1024
 
 
 @dataclass(eq=False)
@@ -110,6 +113,7 @@ class Copier:
 
     def _work(self) -> None:
         assert self._slots is not None and self._loop is not None
+        buffer = bytearray(BUFFER)  # this thread's, for every file it copies
         while True:
             self._slots.acquire()
             if self._closing.is_set():
@@ -122,7 +126,7 @@ class Copier:
             try:
                 staged = self.ingest.stage_path_blocking(
                     copy.file.path, copy.sidecar.path if copy.sidecar else None, stop=self.stop,
-                    progress=self._progress(copy), batch=True,
+                    progress=self._progress(copy), batch=True, buffer=buffer,
                 )
             except BaseException as err:  # the caller gets the copy's error, whatever it is
                 self._hand_over(copy, None, err)
@@ -172,3 +176,60 @@ def _remove_all(staged: list[StagedFile]) -> None:
     for item in staged:
         with contextlib.suppress(OSError):
             item.path.unlink(missing_ok=True)
+
+
+class IngestBatcher:
+    """Hands staged files to `IngestService.ingest_many` a few at a time: the files the workers bring within
+    `delay` (or `size` of them, whichever first) share one duplicate lookup and one quota lookup instead of
+    two trips to the database each. A file waits at most `delay` longer, well below a group commit."""
+
+    def __init__(self, ingest: IngestService, *, size: int = 32, delay: float = 0.01) -> None:
+        self.ingest = ingest
+        self.size = size
+        self.delay = delay
+        self._pending: list[tuple[IngestRequest, StagedFile, asyncio.Future[IngestResult]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def ingest_one(self, request: IngestRequest, staged: StagedFile) -> IngestResult:
+        """Like `IngestService.ingest`: the staged file is consumed, the result or error is this file's.
+        Once handed over, the file is ingested even if the caller goes away (as `ingest` shields commits)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[IngestResult] = loop.create_future()
+        self._pending.append((request, staged, future))
+        if len(self._pending) >= self.size:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self.delay, self._flush)
+        return await asyncio.shield(future)
+
+    async def drain(self) -> None:
+        """Wait for every batch handed over (at the end of a session)."""
+        if self._pending:
+            self._flush()
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._pending = self._pending, []
+        if batch:
+            task = asyncio.get_running_loop().create_task(self._run(batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _run(self, batch: list[tuple[IngestRequest, StagedFile, asyncio.Future[IngestResult]]]) -> None:
+        outcomes: list[IngestResult | BaseException]
+        try:
+            outcomes = await self.ingest.ingest_many([(request, staged) for request, staged, _ in batch])
+        except BaseException as err:  # the lookups failed: every file of the batch fails with it
+            outcomes = [err] * len(batch)
+        for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)

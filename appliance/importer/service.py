@@ -20,7 +20,7 @@ from typing import Any
 from appliance.clock import Clock, iso
 from appliance.errors import BadRequest, InsufficientStorage, ShoeboxError
 from appliance.ids import new_id
-from appliance.importer.copier import Copier
+from appliance.importer.copier import Copier, IngestBatcher
 from appliance.importer.events import ImportEvents
 from appliance.importer.policy import ImportItem, Limits, ScanResult, SourceFile, is_gone, scan_blocking
 from appliance.library.albums import AlbumService
@@ -101,6 +101,7 @@ class _Run:
     handled: list[tuple[Any, ...]] = field(default_factory=list)  # import_files rows not yet written
     last_progress: float = 0.0
     copier: Copier | None = None
+    batcher: IngestBatcher | None = None
 
     @property
     def copied(self) -> int:
@@ -234,6 +235,7 @@ class ImportService:
         failures: list[BaseException] = []
         run.copier = Copier(self.ingest, run.stop, threads=self.copiers, window=self.workers)
         run.copier.start(self._to_copy(run, items))
+        run.batcher = IngestBatcher(self.ingest)
 
         async def worker() -> None:
             for item in queue:
@@ -249,6 +251,7 @@ class ImportService:
         try:
             await asyncio.gather(*(worker() for _ in range(max(1, self.workers))))
         finally:
+            await asyncio.shield(run.batcher.drain())
             await asyncio.shield(run.copier.close())
         if failures:
             raise failures[0]
@@ -275,13 +278,13 @@ class ImportService:
             run.record.duplicates += 1
             await self._save(run)
             return known.asset_id
-        assert run.copier is not None
+        assert run.copier is not None and run.batcher is not None
         try:
             staged, sidecar = await run.copier.take(source_file)
             try:
                 request = self._request(run, source_file, live_video_id)
                 request.sidecar = sidecar
-                result = await self.ingest.ingest(request, staged)
+                result = await run.batcher.ingest_one(request, staged)
             finally:
                 run.copier.done()
         except ImportStopped as err:

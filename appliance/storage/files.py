@@ -124,8 +124,8 @@ class StagingWriter:
         self.path = path
         self._hash = hashlib.sha1()
         self._size = 0
-        self._file = open(path, "xb", buffering=0)  # noqa: SIM115 - closed in finish/abort
-        self._reader: int | None = None  # the staged file opened for reading back (kernel copies)
+        # read and write: kernel copies read back what they stored, to hash it
+        self._file = open(path, "xb+", buffering=0)  # noqa: SIM115 - closed in finish/abort
 
     @property
     def size(self) -> int:
@@ -178,26 +178,16 @@ class StagingWriter:
             raise
         if copied is None or not copied:
             return copied
-        if self._reader is None:
-            self._reader = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         view = memoryview(buffer)
         offset, end = self._size, self._size + copied
         while offset < end:
-            got = os.preadv(self._reader, [view[: min(len(view), end - offset)]], offset)
+            got = os.preadv(out, [view[: min(len(view), end - offset)]], offset)
             if got <= 0:
                 raise OSError(errno.EIO, f"staged file {self.path} is shorter than what was copied into it")
             self._hash.update(view[:got])
             offset += got
         self._size = end
         return copied
-
-    def _close(self) -> None:
-        try:
-            self._file.close()
-        finally:
-            if self._reader is not None:
-                os.close(self._reader)
-                self._reader = None
 
     def finish_blocking(self) -> StagedFile:
         try:
@@ -207,11 +197,11 @@ class StagingWriter:
                 raise DiskFullError(errno.ENOSPC, "No space left on the device") from err
             raise
         finally:
-            self._close()
+            self._file.close()
         return StagedFile(self.path, self._size, self._hash.digest())
 
     def abort_blocking(self) -> None:
-        self._close()
+        self._file.close()
         self.path.unlink(missing_ok=True)
 
     def write_behind_blocking(self) -> None:
@@ -226,7 +216,7 @@ class StagingWriter:
         try:
             self.write_behind_blocking()
         finally:
-            self._close()
+            self._file.close()
         return StagedFile(self.path, self._size, self._hash.digest(), durable=False)
 
 
