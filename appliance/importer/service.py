@@ -176,10 +176,16 @@ class ImportService:
     ) -> ImportSessionRecord:
         """Import everything new from `source`. `album`: None = the template, "" = no album, else a name."""
         owner = await self.resolve_owner(user_email)
-        run = await self._start(source, owner, album, stop or threading.Event())
+        # the walk runs while the session is recorded (a transaction: a disk flush)
+        scanning = asyncio.ensure_future(asyncio.to_thread(scan_blocking, source.root, self.limits))
         try:
-            scan = await self._scan(run)
-            run.known = await self.imports.known_files(source.key, owner.id)
+            run = await self._start(source, owner, album, stop or threading.Event())
+        except BaseException:
+            scanning.add_done_callback(lambda done: done.cancelled() or done.exception())
+            raise
+        try:
+            scan, run.known = await asyncio.gather(self._scan(run, scanning),
+                                                   self.imports.known_files(source.key, owner.id))
             await self._import_all(run, scan.items)
             await self._finish(run, "completed")
         except (SourceGone, ImportStopped) as err:
@@ -219,12 +225,11 @@ class ImportService:
         self._publish("started", record)
         return _Run(record, source, owner, stop)
 
-    async def _scan(self, run: _Run) -> ScanResult:
-        scan = await asyncio.to_thread(scan_blocking, run.source.root, self.limits)
+    async def _scan(self, run: _Run, scanning: asyncio.Future[ScanResult]) -> ScanResult:
+        scan = await scanning
         run.record.found, run.record.total_bytes = scan.asset_count, scan.total_bytes
         if scan.truncated:
             run.record.error = f"only the first {self.limits.max_files} files were listed"
-        await self._save(run, force=True)
         return scan
 
     async def _import_all(self, run: _Run, items: list[ImportItem]) -> None:
@@ -249,6 +254,7 @@ class ImportService:
                     return
 
         try:
+            await self._save(run, force=True)  # what was found, while the first files are copied
             await asyncio.gather(*(worker() for _ in range(max(1, self.workers))))
         finally:
             await asyncio.shield(run.batcher.drain())
