@@ -45,8 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_doctor(args)
     if args.command == "import":
-        from appliance.importer.command import run_import
+        from appliance.importer.command import exit_now, run_import
 
-        return run_import(args)
+        code = run_import(args)
+        if argv is None:  # the process's own command line: the import was the whole program
+            exit_now(code)
+        return code
     print(f"unknown command {args.command}", file=sys.stderr)
     return 2
