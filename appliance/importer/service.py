@@ -286,13 +286,13 @@ class ImportService:
             return known.asset_id
         assert run.copier is not None and run.batcher is not None
         try:
-            staged, sidecar = await run.copier.take(source_file)
             try:
+                staged, sidecar = await run.copier.take(source_file)
                 request = self._request(run, source_file, live_video_id)
                 request.sidecar = sidecar
                 result = await run.batcher.ingest_one(request, staged)
             finally:
-                run.copier.done()
+                run.copier.done()  # copied or failed, this file no longer holds a place in the window
         except ImportStopped as err:
             raise SourceGone("the card was removed") from err
         except OSError as err:

@@ -17,6 +17,7 @@ from appliance.config import Settings
 from appliance.importer.devices import BlockDevice, FakeEventSource
 from appliance.importer.manager import ImportManager, running
 from appliance.importer.mount import FolderMounter
+from appliance.importer.service import ImportSource
 from appliance.library import ingest as ingest_module
 from appliance.services import Services
 from appliance.storage import files as files_module
@@ -248,4 +249,27 @@ async def test_kernel_copies_failing_halfway_interrupt_and_reinsertion_completes
     assert second.state == "completed", second.error
     assert second.resumed_from == first.id
     assert first.imported + second.imported == len(asset_names(settings)) == 18
+    assert_library_consistent(settings)
+
+
+async def test_more_unreadable_files_than_files_in_flight_fail_one_by_one_and_the_rest_imports(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bad files (here every other one cannot be read) each count as failed and give their place in the
+    in-flight window back: many more of them than the window does not stall the import."""
+    root = tmp_path / "card"
+    for i in range(24):
+        write(root / "DCIM" / "100BAD" / f"IMG_{i:04d}.JPG", bytes([i]) * 10 + os.urandom(50_000))
+
+    def unreadable(source_fd: int, out_fd: int, count: int) -> int | None:
+        name = os.readlink(f"/proc/self/fd/{source_fd}")
+        if name.startswith(str(root)) and int(name[-8:-4]) % 2:
+            raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+        return REAL_KERNEL_COPY(source_fd, out_fd, count)
+
+    monkeypatch.setattr(files_module, "_kernel_copy", unreadable)
+    monkeypatch.setattr(services.imports, "workers", 4)
+    record = await asyncio.wait_for(services.imports.run(ImportSource.folder(root)), 60)
+    assert record.state == "completed", record.error
+    assert (record.imported, record.failed) == (12, 12)
     assert_library_consistent(settings)
