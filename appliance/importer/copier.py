@@ -15,8 +15,8 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from appliance.importer.policy import SourceFile
 from appliance.library.ingest import IngestRequest, IngestResult, IngestService
@@ -30,42 +30,42 @@ Staged = tuple[StagedFile, StagedFile | None]
 BUFFER = 1024 * 1024
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Copy:
-    """One file (and its sidecar) to stage; `future` gets the staged files or the copy's error."""
+    """One file (and its sidecar) being staged, then its outcome: the staged files or the copy's error."""
 
     file: SourceFile
     sidecar: SourceFile | None
-    future: asyncio.Future[Staged]
     copied: int = 0  # bytes copied so far (progress)
-    taken: bool = False  # handed to the caller, who owns the staged files from then on
+    outcome: Staged | BaseException | None = None
 
 
-@dataclass(eq=False)
 class Copier:
-    ingest: IngestService
-    stop: threading.Event
-    threads: int = 2
-    window: int = 64
-    copies: dict[str, Copy] = field(default_factory=dict)
-    _order: list[Copy] = field(default_factory=list)
-    _next: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _slots: threading.Semaphore | None = None
-    _closing: threading.Event = field(default_factory=threading.Event)
-    _workers: list[threading.Thread] = field(default_factory=list)
-    _loop: asyncio.AbstractEventLoop | None = None
-    _copied: int = 0  # bytes copied of files not yet taken
+    """Copier threads over `files` (in ingest order), at most `window` staged and not yet `done` with.
+    Per-file state exists only for files in flight: a card of 100 000 files costs no more memory."""
+
+    def __init__(self, ingest: IngestService, stop: threading.Event, *, threads: int = 2, window: int = 64) -> None:
+        self.ingest = ingest
+        self.stop = stop
+        self.threads = threads
+        self.window = window
+        self._files: Iterator[tuple[SourceFile, SourceFile | None]] = iter(())
+        self._lock = threading.Lock()  # the file iterator and the progress counter
+        self._slots = threading.Semaphore(max(1, window))
+        self._closing = threading.Event()
+        self._workers: list[threading.Thread] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready: dict[str, Copy] = {}  # copied (or failed), not taken yet; the loop's thread only
+        self._waiting: dict[str, asyncio.Future[Copy]] = {}  # takers waiting for their copy
+        self._closed = False
+        self._broken: BaseException | None = None  # the file list itself failed: no copy will come
+        self._copied = 0  # bytes copied of files not taken yet
 
     def start(self, files: Iterable[tuple[SourceFile, SourceFile | None]]) -> None:
-        """Queue these files (in ingest order) and start copying them."""
+        """Copy these files (in ingest order; the iterable is read by the threads, under a lock)."""
         self._loop = asyncio.get_running_loop()
-        for source, sidecar in files:
-            copy = Copy(source, sidecar, self._loop.create_future())
-            self.copies[source.relpath] = copy
-            self._order.append(copy)
-        self._slots = threading.Semaphore(max(1, self.window))
-        for number in range(min(max(1, self.threads), len(self._order))):
+        self._files = iter(files)
+        for number in range(max(1, self.threads)):
             worker = threading.Thread(target=self._work, name=f"import-copy-{number}", daemon=True)
             self._workers.append(worker)
             worker.start()
@@ -77,84 +77,105 @@ class Copier:
 
     async def take(self, source: SourceFile) -> Staged:
         """Wait for this file's copy: its staged files (the caller owns them now) or the copy's error.
-        Call `done` once the staged files were ingested (or failed), to let the threads copy on."""
-        copy = self.copies[source.relpath]
-        staged = await copy.future
-        copy.taken = True
+        Call `done` afterwards, whatever happened, to let the threads copy on."""
+        key = source.relpath
+        copy = self._ready.pop(key, None)
+        if copy is None:
+            if self._broken is not None:
+                raise self._broken
+            assert self._loop is not None
+            future: asyncio.Future[Copy] = self._loop.create_future()
+            self._waiting[key] = future
+            try:
+                copy = await future
+            except asyncio.CancelledError:
+                if future.done() and not future.cancelled():  # it arrived as the caller went away
+                    self._ready[key] = future.result()  # `close` removes it
+                raise
+            finally:
+                self._waiting.pop(key, None)
         with self._lock:
             self._copied -= copy.copied
-        return staged
+        if isinstance(copy.outcome, BaseException):
+            raise copy.outcome
+        assert copy.outcome is not None
+        return copy.outcome
 
     def done(self) -> None:
         """One taken file is finished with: one more may be staged."""
-        if self._slots is not None:
-            self._slots.release()
+        self._slots.release()
 
     async def close(self) -> None:
         """Stop copying (the copy in flight finishes or stops between chunks), wait for the threads, and
         remove what was staged and never taken."""
         self._closing.set()
-        if self._slots is not None:
-            for _ in self._workers:
-                self._slots.release()  # wake threads waiting for a slot
+        for _ in self._workers:
+            self._slots.release()  # wake threads waiting for a slot
         for worker in self._workers:
             await asyncio.to_thread(worker.join)
         await asyncio.sleep(0)  # the threads' last hand-overs run before this resumes (FIFO), but be sure
-        leftovers: list[StagedFile] = []
-        for copy in self._order:
-            future = copy.future
-            if not future.done():
-                future.cancel()
-            elif not future.cancelled() and future.exception() is None and not copy.taken:
-                staged, sidecar = future.result()
-                leftovers += [staged] if sidecar is None else [staged, sidecar]
+        self._closed = True
+        leftovers = [staged for copy in self._ready.values() for staged in _staged_of(copy)]
+        self._ready.clear()
+        for future in self._waiting.values():
+            future.cancel()
         if leftovers:
             await asyncio.to_thread(_remove_all, leftovers)
 
     def _work(self) -> None:
-        assert self._slots is not None and self._loop is not None
+        assert self._loop is not None
         buffer = bytearray(BUFFER)  # this thread's, for every file it copies
         while True:
             self._slots.acquire()
             if self._closing.is_set():
                 return
-            with self._lock:
-                if self._next >= len(self._order):
-                    return
-                copy = self._order[self._next]
-                self._next += 1
             try:
-                staged = self.ingest.stage_path_blocking(
+                with self._lock:
+                    following = next(self._files, None)
+            except BaseException as err:  # a bug in the list: fail the takers rather than leave them waiting
+                self._loop.call_soon_threadsafe(self._break, err)
+                return
+            if following is None:
+                return
+            copy = Copy(*following)
+            try:
+                copy.outcome = self.ingest.stage_path_blocking(
                     copy.file.path, copy.sidecar.path if copy.sidecar else None, stop=self.stop,
-                    progress=self._progress(copy), batch=True, buffer=buffer,
+                    progress=_Counter(self, copy), batch=True, buffer=buffer,
                 )
-            except BaseException as err:  # the caller gets the copy's error, whatever it is
-                self._hand_over(copy, None, err)
-            else:
-                self._hand_over(copy, staged, None)
+            except BaseException as err:  # the taker gets the copy's error, whatever it is
+                copy.outcome = err
+            self._hand_over(copy)
 
-    def _progress(self, copy: Copy) -> _Counter:
-        return _Counter(self, copy)
-
-    def _hand_over(self, copy: Copy, staged: Staged | None, error: BaseException | None) -> None:
+    def _hand_over(self, copy: Copy) -> None:
         assert self._loop is not None
         try:
-            self._loop.call_soon_threadsafe(self._settle, copy, staged, error)
+            self._loop.call_soon_threadsafe(self._settle, copy)
         except RuntimeError:  # the loop is gone: nobody will take it
-            if staged is not None:
-                _remove_all([s for s in staged if s is not None])
+            _remove_all(_staged_of(copy))
 
-    @staticmethod
-    def _settle(copy: Copy, staged: Staged | None, error: BaseException | None) -> None:
-        if copy.future.done():  # cancelled: `close` could not see this result, so remove it here
-            if staged is not None:
-                _remove_all([s for s in staged if s is not None])
+    def _break(self, error: BaseException) -> None:
+        self._broken = error
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(error)
+
+    def _settle(self, copy: Copy) -> None:
+        if self._closed:  # too late to be taken
+            _remove_all(_staged_of(copy))
             return
-        if error is not None:
-            copy.future.set_exception(error)
+        future = self._waiting.pop(copy.file.relpath, None)
+        if future is not None and not future.done():
+            future.set_result(copy)
         else:
-            assert staged is not None
-            copy.future.set_result(staged)
+            self._ready[copy.file.relpath] = copy
+
+
+def _staged_of(copy: Copy) -> list[StagedFile]:
+    if copy.outcome is None or isinstance(copy.outcome, BaseException):
+        return []
+    staged, sidecar = copy.outcome
+    return [staged] if sidecar is None else [staged, sidecar]
 
 
 class _Counter:
