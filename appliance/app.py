@@ -40,6 +40,7 @@ from appliance.api.compression import gzip_middleware
 from appliance.api.middleware import errors_middleware, guarded
 from appliance.api.realtime import attach_realtime
 from appliance.api.routing import Router
+from appliance.api.upload_body import close_connection_when_asked
 from appliance.services import Services
 from appliance.system.memory import trim_heap
 from appliance.web import add_web_routes
@@ -75,6 +76,7 @@ def create_app(services: Services, *, components: list[Startable] | None = None,
     )
     app[SERVICES] = services
     metrics.install(app)
+    app.on_response_prepare.append(close_connection_when_asked)
     app.router.add_get("/.well-known/immich", well_known)
     app.router.add_get("/frame", frame.page)
     add_routes(app, [module.router for module in API_MODULES] + (extra_routers or []))

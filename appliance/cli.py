@@ -37,7 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
-        from appliance.runtime import serve_from_args
+        from appliance.system.tls import ca_certificates_deferred
+
+        with ca_certificates_deferred():  # aiohttp's import would read the whole CA bundle
+            from appliance.runtime import serve_from_args
 
         return serve_from_args(args)
     if args.command == "doctor":

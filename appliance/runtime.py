@@ -19,6 +19,7 @@ from appliance.app import Startable, create_app
 from appliance.config import Settings, load_settings
 from appliance.services import Services, build_services
 from appliance.system.notify import Notifier
+from appliance.system.tls import load_deferred_ca_certificates
 from appliance.system.watchdog import run_watchdog, watchdog_interval_from_env
 
 log = logging.getLogger(__name__)
@@ -248,7 +249,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         starting.cancel()
     log.info("Shoebox listening on http://%s:%d (data in %s)", settings.host, settings.port, settings.data_dir)
     notifier.ready(status=status_line(services))
-    background = [asyncio.create_task(report_status(services, notifier)), asyncio.create_task(trim_memory())]
+    background = [asyncio.create_task(report_status(services, notifier)), asyncio.create_task(trim_memory()),
+                  asyncio.create_task(asyncio.to_thread(load_deferred_ca_certificates))]
     interval = watchdog_interval_from_env()
     if interval:
         background.append(asyncio.create_task(run_watchdog(notifier, interval)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
@@ -12,14 +13,15 @@ from aiohttp import web
 
 from appliance.api import dto
 from appliance.api.common import Dto, RequestValidationError, as_json, auth, body, query, services, uuid_param
-from appliance.api.multipart import MultipartStream, boundary_of
+from appliance.api.multipart import BodySource, MultipartParser, boundary_of
 from appliance.api.routing import Router
+from appliance.api.upload_body import read_body_in_thread
 from appliance.clock import parse_iso
 from appliance.errors import BadRequest, PayloadTooLarge
 from appliance.ids import is_uuid
 from appliance.library.assets import ServedFile, decode_checksum
 from appliance.library.auth import AuthContext
-from appliance.library.ingest import IngestRequest, UploadSink
+from appliance.library.ingest import IngestRequest, IngestService, StagingUpload
 from appliance.storage.files import StagedFile
 
 log = logging.getLogger(__name__)
@@ -100,9 +102,46 @@ def _widen_socket_reads(request: web.Request) -> None:
         transport.max_size = max(transport.max_size, UPLOAD_READ_SIZE)  # type: ignore[attr-defined]
 
 
-async def _stream_file(stream: MultipartStream, sink: UploadSink) -> StagedFile:
-    await stream.stream_file(sink.write)
-    return await sink.finish()
+@dataclass
+class ReceivedUpload:
+    fields: dict[str, str] = field(default_factory=dict)
+    staged: dict[str, StagedFile] = field(default_factory=dict)
+    part_names: dict[str, str] = field(default_factory=dict)
+
+    def discard_blocking(self) -> None:
+        for leftover in self.staged.values():
+            leftover.path.unlink(missing_ok=True)
+
+
+def _receive_parts_blocking(source: BodySource, boundary: str, ingest: IngestService) -> ReceivedUpload:
+    """Read the whole multipart body (in an upload thread): small fields into memory, the file parts
+    hashed and written to staging as they arrive. On any failure nothing stays staged."""
+    received = ReceivedUpload()
+    upload: StagingUpload | None = None
+    try:
+        parser = MultipartParser(source, boundary)
+        while (part := parser.next_part()) is not None:
+            if part.headers.get("Content-Type", "").lower().startswith("multipart/"):
+                raise BadRequest("Nested multipart bodies are not supported")
+            name = part.name
+            if name in ("assetData", "sidecarData"):
+                if name in received.staged:
+                    raise BadRequest(f"{name} was sent twice")
+                received.part_names[name] = part.filename or ""
+                if name == "assetData" and part.filename:
+                    ingest.validate_filename(received.fields.get("filename") or part.filename)
+                upload = ingest.open_upload_blocking()
+                parser.stream_file(upload.write)
+                received.staged[name] = upload.finish()
+                upload = None
+            else:
+                received.fields[name] = parser.read_field(name, FIELD_LIMIT).decode("utf-8", errors="replace")
+    except BaseException:
+        if upload is not None:
+            upload.abort()
+        received.discard_blocking()
+        raise
+    return received
 
 
 def _parse_bool(value: str | None) -> bool:
@@ -176,33 +215,11 @@ async def upload_asset(request: web.Request) -> web.Response:
     if not (request.content_type or "").startswith("multipart/"):
         raise BadRequest("Expected a multipart/form-data body")
     _widen_socket_reads(request)
-    fields: dict[str, str] = {}
-    staged: dict[str, StagedFile] = {}
-    part_names: dict[str, str] = {}
-    sink: UploadSink | None = None
-    try:
-        stream = MultipartStream(request.content, boundary_of(request.headers.get("Content-Type", "")))
-        while (part := await stream.next_part()) is not None:
-            if part.headers.get("Content-Type", "").lower().startswith("multipart/"):
-                raise BadRequest("Nested multipart bodies are not supported")
-            name = part.name
-            if name in ("assetData", "sidecarData"):
-                if name in staged:
-                    raise BadRequest(f"{name} was sent twice")
-                part_names[name] = part.filename or ""
-                if name == "assetData" and part.filename:
-                    svc.ingest.validate_filename(fields.get("filename") or part.filename)
-                sink = await svc.ingest.open_sink()
-                staged[name] = await _stream_file(stream, sink)
-                sink = None
-            else:
-                fields[name] = (await stream.read_field(name, FIELD_LIMIT)).decode("utf-8", errors="replace")
-    except BaseException:
-        if sink is not None:
-            await sink.abort()
-        for leftover in staged.values():
-            leftover.path.unlink(missing_ok=True)
-        raise
+    boundary = boundary_of(request.headers.get("Content-Type", ""))
+    received = await read_body_in_thread(
+        request, lambda source: _receive_parts_blocking(source, boundary, svc.ingest)
+    )
+    fields, staged, part_names = received.fields, received.staged, received.part_names
 
     try:
         if "assetData" not in staged:

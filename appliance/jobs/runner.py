@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -57,6 +58,7 @@ class JobRunner:
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._last_prune = 0.0
+        self.finished: Counter[tuple[str, str]] = Counter()  # (queue, "completed" | "failed"): for /metrics
 
     # --- life cycle -----------------------------------------------------------------------------------
 
@@ -146,6 +148,7 @@ class JobRunner:
         except asyncio.CancelledError:
             raise
         except Exception as err:
+            self.finished[(job["queue"], "failed")] += 1
             try:
                 await self._record_failure(job, err)
             except Exception:
@@ -153,6 +156,7 @@ class JobRunner:
         else:
             async with self.db.transaction() as conn:
                 await job_sql.complete(conn, job["id"], now=self._now())
+            self.finished[(job["queue"], "completed")] += 1
 
     async def _record_failure(self, job: dict[str, Any], err: Exception) -> None:
         reason = f"{type(err).__name__}: {err}"[:1000]

@@ -130,59 +130,34 @@ def clean_filename(name: str) -> str:
     return base[:255]
 
 
-class UploadSink:
-    """Receives one file's bytes from the network, writing and hashing in a worker thread.
-
-    Chunks (bytes or views into the network's buffers, never copied here) are gathered to about
-    `COPY_CHUNK` and handed to the thread as one batch; writes overlap with reading the next batch, and at
-    most one write is in flight at a time, so memory stays flat whatever the file's size.
-    """
+class StagingUpload:
+    """One uploaded file on its way to staging, written and hashed by the thread that reads the body
+    (blocking). It enforces the size limit as the bytes arrive and turns a full disk into a clear 507."""
 
     def __init__(self, writer: StagingWriter, max_bytes: int) -> None:
         self._writer = writer
         self._max = max_bytes
-        self._pending: asyncio.Future[None] | None = None
-        self._chunks: list[bytes | memoryview] = []
-        self._buffered = 0
         self.received = 0
 
-    async def write(self, chunk: bytes | memoryview) -> None:
+    def write(self, chunk: bytes | memoryview) -> None:
         self.received += len(chunk)
         if self.received > self._max:
             raise BadRequest("File too large")
-        self._chunks.append(chunk)
-        self._buffered += len(chunk)
-        if self._buffered >= COPY_CHUNK:
-            try:
-                await self._flush()
-            except DiskFullError as err:  # the disk can fill up mid-stream, not only at the end
-                raise InsufficientStorage("Not enough free disk space to store the file") from err
-
-    async def _flush(self) -> None:
-        if self._pending is not None:
-            await self._pending
-            self._pending = None
-        if self._chunks:
-            batch, self._chunks, self._buffered = self._chunks, [], 0
-            self._pending = asyncio.ensure_future(asyncio.to_thread(self._writer.write_many_blocking, batch))
-
-    async def finish(self) -> StagedFile:
         try:
-            await self._flush()
-            if self._pending is not None:
-                await self._pending
-                self._pending = None
-            return await asyncio.to_thread(self._writer.finish_blocking)
-        except DiskFullError as err:
-            await self.abort()
+            self._writer.write_blocking(chunk)
+        except DiskFullError as err:  # the disk can fill up mid-stream, not only at the end
             raise InsufficientStorage("Not enough free disk space to store the file") from err
 
-    async def abort(self) -> None:
-        if self._pending is not None:
-            with contextlib.suppress(Exception):  # the abort is what matters now
-                await self._pending
-            self._pending = None
-        await asyncio.to_thread(self._writer.abort_blocking)
+    def finish(self) -> StagedFile:
+        """Make the bytes durable (fsync) and hand them over as a complete staged file."""
+        try:
+            return self._writer.finish_blocking()
+        except DiskFullError as err:
+            self.abort()
+            raise InsufficientStorage("Not enough free disk space to store the file") from err
+
+    def abort(self) -> None:
+        self._writer.abort_blocking()
 
 
 class IngestService:
@@ -221,10 +196,10 @@ class IngestService:
         if self.min_free_bytes and self.store.disk_usage().free < self.min_free_bytes:
             raise InsufficientStorage("Not enough free disk space to store the file")
 
-    async def open_sink(self) -> UploadSink:
+    def open_upload_blocking(self) -> StagingUpload:
+        """Staging for one uploaded file (blocking: called by the thread reading the upload)."""
         self.check_free_space()
-        writer = await asyncio.to_thread(self.store.new_staging_writer_blocking)
-        return UploadSink(writer, self.max_upload_bytes)
+        return StagingUpload(self.store.new_staging_writer_blocking(), self.max_upload_bytes)
 
     async def find_duplicate(self, owner_id: str, checksum: bytes) -> AssetRecord | None:
         return await self.assets.find_by_checksum(owner_id, checksum)

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import cast
 
 log = logging.getLogger(__name__)
-_IOV_MAX = 1024  # buffers one writev takes at most (Linux's UIO_MAXIOV)
 
 
 class DiskFullError(OSError):
@@ -143,25 +142,6 @@ class StagingWriter:
                 raise DiskFullError(errno.ENOSPC, "No space left on the device") from err
             raise
         self._size += len(data)
-
-    def write_many_blocking(self, chunks: Sequence[bytes | memoryview]) -> None:
-        """Hash and write several buffers with one `writev`: no joining copy, one system call."""
-        for chunk in chunks:
-            self._hash.update(chunk)
-        views = [memoryview(chunk) for chunk in chunks if len(chunk)]
-        try:
-            while views:
-                written = os.writev(self._file.fileno(), views[:_IOV_MAX])
-                self._size += written
-                while views and written >= len(views[0]):
-                    written -= len(views[0])
-                    views.pop(0)
-                if written:
-                    views[0] = views[0][written:]
-        except OSError as err:
-            if err.errno == errno.ENOSPC:
-                raise DiskFullError(errno.ENOSPC, "No space left on the device") from err
-            raise
 
     def copy_in_blocking(self, source_fd: int, count: int, buffer: bytearray) -> int | None:
         """Copy up to `count` bytes from `source_fd`'s position to the end of the staged file inside the

@@ -107,16 +107,20 @@ def _multipart_head(boundary: str, path: Path) -> bytes:
     return head.encode()
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """Status, body, and whether the server keeps the connection open (it closes it after a large body)."""
     status = int((await reader.readline()).split()[1])
     length = 0
+    keep_alive = True
     while (line := await reader.readline()) not in (b"\r\n", b""):
         name, _, value = line.decode("latin-1").partition(":")
         if name.strip().lower() == "content-length":
             length = int(value)
         elif name.strip().lower() == "transfer-encoding":
             raise RuntimeError("chunked responses are not expected here")
-    return status, await reader.readexactly(length)
+        elif name.strip().lower() == "connection" and value.strip().lower() == "close":
+            keep_alive = False
+    return status, await reader.readexactly(length), keep_alive
 
 
 async def fast_client(url: str, key: str, files: list[Path], parallel: int = 4) -> None:
@@ -131,6 +135,8 @@ async def fast_client(url: str, key: str, files: list[Path], parallel: int = 4) 
         loop = asyncio.get_running_loop()
         try:
             while queue:
+                if writer.is_closing():  # as HTTP clients do after `Connection: close`
+                    reader, writer = await asyncio.open_connection(host, int(port))
                 path = queue.pop(0)
                 boundary = f"----shoebox{uuid.uuid4().hex}"
                 head = _multipart_head(boundary, path)
@@ -142,9 +148,11 @@ async def fast_client(url: str, key: str, files: list[Path], parallel: int = 4) 
                 with open(path, "rb") as handle:
                     await loop.sendfile(writer.transport, handle)
                 writer.write(tail)
-                status, body = await _read_response(reader)
+                status, body, keep_alive = await _read_response(reader)
                 if status not in (200, 201):
                     raise RuntimeError(f"{path.name}: {status} {body[:300]!r}")
+                if not keep_alive:
+                    writer.close()
         finally:
             writer.close()
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
-from unittest import mock
 
 import pytest
-from aiohttp import StreamReader
 
-from appliance.api.multipart import MultipartError, MultipartStream, boundary_of
+from appliance.api.multipart import MultipartError, MultipartParser, boundary_of
 from appliance.errors import BadRequest
 
 BOUNDARY = "----shoebox7MA4YWxkTrZu0gW"
@@ -27,32 +24,39 @@ def _body(parts: list[tuple[str, str | None, bytes]], preamble: bytes = b"", epi
     return b"".join(out)
 
 
-async def _stream(body: bytes, cuts: list[int]) -> StreamReader:
-    protocol = mock.Mock(_reading_paused=False)
-    reader = StreamReader(protocol, 2**16, loop=asyncio.get_running_loop())
-    start = 0
-    for cut in sorted(set(cuts)) + [len(body)]:
-        if cut > start:
-            reader.feed_data(body[start:cut])
-            start = cut
-    reader.feed_eof()
-    return reader
+class ChunkedBody:
+    """A body arriving in the pieces the network happened to cut it into."""
+
+    def __init__(self, body: bytes, cuts: list[int]) -> None:
+        bounds = [0, *sorted({cut for cut in cuts if 0 < cut < len(body)}), len(body)]
+        self.pieces = [body[start:end] for start, end in zip(bounds, bounds[1:], strict=False) if end > start]
+
+    def read_into(self, view: memoryview) -> int:
+        if not self.pieces:
+            return 0
+        piece = self.pieces[0]
+        count = min(len(view), len(piece))
+        view[:count] = piece[:count]
+        if count < len(piece):
+            self.pieces[0] = piece[count:]
+        else:
+            self.pieces.pop(0)
+        return count
 
 
-async def _read_all(reader: StreamReader) -> list[tuple[str, str | None, bytes]]:
-    stream = MultipartStream(reader, BOUNDARY)
+def _stream(body: bytes, cuts: list[int], buffer_size: int = 64 * 1024) -> MultipartParser:
+    return MultipartParser(ChunkedBody(body, cuts), BOUNDARY, buffer_size)
+
+
+def _read_all(parser: MultipartParser) -> list[tuple[str, str | None, bytes]]:
     found = []
-    while (part := await stream.next_part()) is not None:
+    while (part := parser.next_part()) is not None:
         if part.filename:
             pieces: list[bytes] = []
-
-            async def keep(chunk: bytes | memoryview, pieces: list[bytes] = pieces) -> None:
-                pieces.append(bytes(chunk))
-
-            await stream.stream_file(keep)
+            parser.stream_file(lambda chunk, pieces=pieces: pieces.append(bytes(chunk)))  # type: ignore[misc]
             found.append((part.name, part.filename, b"".join(pieces)))
         else:
-            found.append((part.name, None, await stream.read_field(part.name, 1 << 20)))
+            found.append((part.name, None, parser.read_field(part.name, 1 << 20)))
     return found
 
 
@@ -64,66 +68,66 @@ PARTS = [
 ]
 
 
-async def test_parts_come_out_whole_in_one_piece() -> None:
-    assert await _read_all(await _stream(_body(PARTS), [])) == PARTS
+def test_parts_come_out_whole_in_one_piece() -> None:
+    assert _read_all(_stream(_body(PARTS), [])) == PARTS
 
 
-async def test_parts_come_out_whole_whatever_the_chunking() -> None:
+def test_parts_come_out_whole_whatever_the_chunking() -> None:
     body = _body(PARTS, preamble=b"ignored preamble\r\n", epilogue=b"ignored epilogue")
     rng = random.Random(7)
     for _ in range(40):
         cuts = [rng.randrange(len(body)) for _ in range(rng.choice([3, 30, 300]))]
-        assert await _read_all(await _stream(body, cuts)) == PARTS
+        assert _read_all(_stream(body, cuts)) == PARTS
 
 
-async def test_a_delimiter_split_at_every_offset_is_still_found() -> None:
+def test_a_delimiter_split_at_every_offset_is_still_found() -> None:
     body = _body([("assetData", "a.jpg", bytes(range(256)) * 400)])
     end = body.index(b"\r\n--" + BOUNDARY.encode() + b"--")
     for offset in range(-5, len(BOUNDARY) + 8):
         cuts = [100, 70_000, end + offset]
-        assert await _read_all(await _stream(body, cuts)) == [("assetData", "a.jpg", bytes(range(256)) * 400)]
+        assert _read_all(_stream(body, cuts)) == [("assetData", "a.jpg", bytes(range(256)) * 400)]
 
 
-async def test_one_byte_chunks() -> None:
+def test_one_byte_chunks() -> None:
     parts = [("a", None, b"x" * 300), ("assetData", "b.jpg", b"\r\n-\r\n--" * 50)]
     body = _body(parts)
-    assert await _read_all(await _stream(body, list(range(len(body))))) == parts
+    assert _read_all(_stream(body, list(range(len(body))))) == parts
 
 
-async def test_empty_parts_and_padding_after_the_delimiter() -> None:
+def test_empty_parts_and_padding_after_the_delimiter() -> None:
     body = (f"--{BOUNDARY} \t\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n\r\n"
             f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"b\"; filename=\"x.jpg\"\r\n\r\n\r\n"
             f"--{BOUNDARY}--").encode()
-    assert await _read_all(await _stream(body, [])) == [("a", None, b""), ("b", "x.jpg", b"")]
+    assert _read_all(_stream(body, [])) == [("a", None, b""), ("b", "x.jpg", b"")]
 
 
-async def test_unread_parts_are_skipped() -> None:
-    stream = MultipartStream(await _stream(_body(PARTS), [5, 500, 5000]), BOUNDARY)
+def test_unread_parts_are_skipped() -> None:
+    stream = _stream(_body(PARTS), [5, 500, 5000])
     names = []
-    while (part := await stream.next_part()) is not None:
+    while (part := stream.next_part()) is not None:
         names.append(part.name)
     assert names == [name for name, _, _ in PARTS]
 
 
-async def test_a_body_cut_short_is_an_error() -> None:
+def test_a_body_cut_short_is_an_error() -> None:
     body = _body(PARTS)
     for end in (0, 10, len(body) // 2, len(body) - len(BOUNDARY) - 4):
         with pytest.raises(MultipartError):
-            await _read_all(await _stream(body[:end], []))
+            _read_all(_stream(body[:end], []))
 
 
-async def test_a_field_over_the_limit_is_refused() -> None:
-    stream = MultipartStream(await _stream(_body([("metadata", None, b"x" * 5000)]), [100]), BOUNDARY)
-    part = await stream.next_part()
+def test_a_field_over_the_limit_is_refused() -> None:
+    stream = _stream(_body([("metadata", None, b"x" * 5000)]), [100])
+    part = stream.next_part()
     assert part is not None
     with pytest.raises(BadRequest, match="Field metadata is too large"):
-        await stream.read_field(part.name, 4096)
+        stream.read_field(part.name, 4096)
 
 
-async def test_malformed_headers_are_refused() -> None:
+def test_malformed_headers_are_refused() -> None:
     body = f"--{BOUNDARY}\r\nno colon here\r\n\r\nx\r\n--{BOUNDARY}--\r\n".encode()
     with pytest.raises(MultipartError):
-        await _read_all(await _stream(body, []))
+        _read_all(_stream(body, []))
 
 
 @pytest.mark.parametrize(("header", "boundary"), [
@@ -137,3 +141,19 @@ def test_boundary_is_read_from_the_content_type(header: str, boundary: str) -> N
 def test_a_content_type_without_boundary_is_refused() -> None:
     with pytest.raises(MultipartError):
         boundary_of("multipart/form-data")
+
+
+@pytest.mark.parametrize("buffer_size", [32 * 1024, 1024 * 1024])
+def test_a_file_many_times_the_buffer_comes_out_whole(buffer_size: int) -> None:
+    data = random.Random(3).randbytes(3_000_000) + b"\r\n--" + BOUNDARY[:-1].encode() + b"tail"
+    parts = [("fileCreatedAt", None, b"2024"), ("assetData", "big.mp4", data), ("after", None, b"x")]
+    body = _body(parts)
+    rng = random.Random(11)
+    for cuts in ([], [rng.randrange(len(body)) for _ in range(200)], list(range(0, len(body), 65_536))):
+        assert _read_all(_stream(body, cuts, buffer_size)) == parts
+
+
+def test_headers_over_the_limit_are_refused() -> None:
+    body = f"--{BOUNDARY}\r\nX-Long: {'a' * 40_000}\r\n\r\nx\r\n--{BOUNDARY}--\r\n".encode()
+    with pytest.raises(MultipartError, match="too large"):
+        _read_all(_stream(body, [1000, 20_000]))
