@@ -191,8 +191,9 @@ def measure(base: Path, tree: Path, total: int, contenders: list[tuple[str, Path
             asyncio.run(make_admin(data_dir))
             prepare()
             env = {**os.environ, "PYTHONPATH": str(checkout)}  # `checkout`: the byte-compiled copy
-            if cold:  # the card's bytes come cold from the disk, not Python's own modules (a server has them)
-                subprocess.run([sys.executable, "-m", "appliance", "import", "--help"], env=env, cwd=checkout,
+            if cold:  # the card's bytes come cold from the disk, not Python's own modules (a server has them);
+                # `import --help` would not load them: argparse answers before the command is imported
+                subprocess.run([sys.executable, "-c", "import appliance.importer.command"], env=env, cwd=checkout,
                                stdout=subprocess.DEVNULL, check=True)
             # in the checkout: `python -m` puts the working folder first on the path
             seconds, peak, used = run_timed([sys.executable, "-m", "appliance", "import", str(tree),
