@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Iterable, Iterator
@@ -242,15 +243,25 @@ class IngestBatcher:
             task.add_done_callback(self._running.discard)
 
     async def _run(self, batch: list[tuple[IngestRequest, StagedFile, asyncio.Future[IngestResult]]]) -> None:
-        outcomes: list[IngestResult | BaseException]
         try:
-            outcomes = await self.ingest.ingest_many([(request, staged) for request, staged, _ in batch])
+            tasks = await self.ingest.ingest_many_started([(request, staged) for request, staged, _ in batch])
         except BaseException as err:  # the lookups failed: every file of the batch fails with it
-            outcomes = [err] * len(batch)
-        for (_, _, future), outcome in zip(batch, outcomes, strict=True):
-            if future.done():
-                continue
-            if isinstance(outcome, BaseException):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(err)
+            return
+        # each file's outcome as soon as it is committed (a batch may span two commit groups)
+        for task, (_, _, future) in zip(tasks, batch, strict=True):
+            task.add_done_callback(functools.partial(_pass_on, future))
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _pass_on(future: asyncio.Future[IngestResult], task: asyncio.Task[IngestResult]) -> None:
+    if future.done():
+        return
+    if task.cancelled():
+        future.cancel()
+    elif task.exception() is not None:
+        future.set_exception(task.exception())  # type: ignore[arg-type]
+    else:
+        future.set_result(task.result())

@@ -228,6 +228,13 @@ class IngestService:
         """`ingest` for several staged files at once (an import hands over what it staged meanwhile): the same
         checks and group commit, but the duplicate and quota lookups are one query each per owner for all of
         them, not a trip to the database per file. Staged files are consumed; each gets its own outcome."""
+        return await asyncio.gather(*await self.ingest_many_started(items), return_exceptions=True)
+
+    async def ingest_many_started(
+        self, items: list[tuple[IngestRequest, StagedFile]]
+    ) -> list[asyncio.Task[IngestResult]]:
+        """`ingest_many` that returns once the lookups are done: a task per file (in order), each done when
+        that file is committed, so a caller can go on with each file as soon as it is in."""
         lookups: dict[str, _Lookup] = {}
         try:
             for owner_id in dict.fromkeys(request.owner_id for request, _ in items):
@@ -237,10 +244,9 @@ class IngestService:
         except BaseException:
             await asyncio.shield(asyncio.to_thread(_remove_staged_blocking, items))
             raise
-        return await asyncio.gather(
-            *(self.ingest(request, staged, _lookup=lookups[request.owner_id]) for request, staged in items),
-            return_exceptions=True,
-        )
+        loop = asyncio.get_running_loop()
+        return [loop.create_task(self.ingest(request, staged, _lookup=lookups[request.owner_id]))
+                for request, staged in items]
 
     async def _ingest(
         self, request: IngestRequest, staged: StagedFile, handed: list[_Pending], lookup: _Lookup | None = None,
