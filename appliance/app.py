@@ -95,10 +95,10 @@ _heap = {"settled": False}
 async def _schedule_heap_settling(app: web.Application) -> None:
     """Half a second after start (after the hardware layer's late import), not before the first answer: the
     collection takes tens of milliseconds."""
-    asyncio.get_running_loop().call_later(0.5, lambda: asyncio.ensure_future(_settle_heap(app)))
+    asyncio.get_running_loop().call_later(0.5, _settle_heap)
 
 
-async def _settle_heap(app: web.Application) -> None:
+def _settle_heap() -> None:
     """Move what start-up built (modules, schemas, routes: tens of thousands of objects that live as long as the
     process) out of the garbage collector's sight. Otherwise every full collection walks them all again: at a
     few thousand photos per timeline month, one request in ten paid ~60 ms for it. Once per process.

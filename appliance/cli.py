@@ -48,8 +48,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_doctor(args)
     if args.command == "import":
-        from appliance.importer.command import run_import
+        import gc
 
-        return run_import(args)
+        gc.disable()  # loading the modules makes only objects that live as long as the process: nothing to collect
+        from appliance.importer.command import exit_now, run_import
+
+        gc.freeze()  # and later collections need not look at them again
+        gc.enable()
+        code = run_import(args)
+        if argv is None:  # the process's own command line: the import was the whole program
+            exit_now(code)
+        return code
     print(f"unknown command {args.command}", file=sys.stderr)
     return 2

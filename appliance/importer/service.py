@@ -11,6 +11,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 from appliance.clock import Clock, iso
 from appliance.errors import BadRequest, InsufficientStorage, ShoeboxError
 from appliance.ids import new_id
+from appliance.importer.copier import Copier, IngestBatcher
 from appliance.importer.events import ImportEvents
 from appliance.importer.policy import ImportItem, Limits, ScanResult, SourceFile, is_gone, scan_blocking
 from appliance.library.albums import AlbumService
@@ -39,7 +41,8 @@ GONE_STREAK = 3
 # Files in flight: copied, or staged and waiting for their group's commit. Staged files are made durable
 # a group at a time (one filesystem sync for all of them, not an fsync each), so many wait together.
 WORKERS = 64
-# Files copied (read, hashed, written) at once: one per core, hashing runs outside the GIL.
+# Threads copying (the kernel copies, the thread hashes what was stored) ahead of the ingest: one per
+# core, hashing runs outside the GIL.
 COPIERS = 2
 
 
@@ -92,13 +95,18 @@ class _Run:
     stop: threading.Event
     known: dict[str, KnownFile] = field(default_factory=dict)
     album_pending: list[str] = field(default_factory=list)
-    copied: int = 0  # bytes of the file being copied, updated from the copying thread
     gone_streak: int = 0  # files in a row that failed with a "source gone" error
     gone_failed: int = 0  # files failed with such errors: not "failed" if the session ends interrupted
     # (they were not recorded as handled, so the resumed session tries them again)
     handled: list[tuple[Any, ...]] = field(default_factory=list)  # import_files rows not yet written
     last_progress: float = 0.0
-    copy_slots: asyncio.Semaphore | None = None
+    copier: Copier | None = None
+    batcher: IngestBatcher | None = None
+
+    @property
+    def copied(self) -> int:
+        """Bytes copied of files not yet counted in `record.bytes` (the progress figure)."""
+        return self.copier.copied if self.copier is not None else 0
 
     @property
     def context(self) -> AuthContext:
@@ -168,10 +176,16 @@ class ImportService:
     ) -> ImportSessionRecord:
         """Import everything new from `source`. `album`: None = the template, "" = no album, else a name."""
         owner = await self.resolve_owner(user_email)
-        run = await self._start(source, owner, album, stop or threading.Event())
+        # the walk runs while the session is recorded (a transaction: a disk flush)
+        scanning = asyncio.ensure_future(asyncio.to_thread(scan_blocking, source.root, self.limits))
         try:
-            scan = await self._scan(run)
-            run.known = await self.imports.known_files(source.key, owner.id)
+            run = await self._start(source, owner, album, stop or threading.Event())
+        except BaseException:
+            scanning.add_done_callback(lambda done: done.cancelled() or done.exception())
+            raise
+        try:
+            scan, run.known = await asyncio.gather(self._scan(run, scanning),
+                                                   self.imports.known_files(source.key, owner.id))
             await self._import_all(run, scan.items)
             await self._finish(run, "completed")
         except (SourceGone, ImportStopped) as err:
@@ -211,20 +225,22 @@ class ImportService:
         self._publish("started", record)
         return _Run(record, source, owner, stop)
 
-    async def _scan(self, run: _Run) -> ScanResult:
-        scan = await asyncio.to_thread(scan_blocking, run.source.root, self.limits)
+    async def _scan(self, run: _Run, scanning: asyncio.Future[ScanResult]) -> ScanResult:
+        scan = await scanning
         run.record.found, run.record.total_bytes = scan.asset_count, scan.total_bytes
         if scan.truncated:
             run.record.error = f"only the first {self.limits.max_files} files were listed"
-        await self._save(run, force=True)
         return scan
 
     async def _import_all(self, run: _Run, items: list[ImportItem]) -> None:
-        """A few workers share the list; the first fatal error stops the others (between chunks, never
-        by cancelling a commit) and is raised once they have all finished."""
+        """Copier threads stage the files in order, ahead of the workers; a few workers share the list and
+        ingest them; the first fatal error stops the others (between chunks, never by cancelling a commit)
+        and is raised once they have all finished."""
         queue = iter(items)
         failures: list[BaseException] = []
-        run.copy_slots = asyncio.Semaphore(max(1, self.copiers))
+        run.copier = Copier(self.ingest, run.stop, threads=self.copiers, window=self.workers)
+        run.copier.start(self._to_copy(run, items))
+        run.batcher = IngestBatcher(self.ingest)
 
         async def worker() -> None:
             for item in queue:
@@ -237,7 +253,12 @@ class ImportService:
                     run.stop.set()
                     return
 
-        await asyncio.gather(*(worker() for _ in range(max(1, self.workers))))
+        try:
+            await self._save(run, force=True)  # what was found, while the first files are copied
+            await asyncio.gather(*(worker() for _ in range(max(1, self.workers))))
+        finally:
+            await asyncio.shield(run.batcher.drain())
+            await asyncio.shield(run.copier.close())
         if failures:
             raise failures[0]
 
@@ -257,18 +278,21 @@ class ImportService:
         """Import one file; returns its asset id (new or existing), or None if it failed."""
         self._check_stop(run)
         source_file = item.file
-        known = run.known.get(source_file.relpath)
-        if known is not None and known.size == source_file.size and known.mtime_ns == source_file.mtime_ns:
+        known = self._known(run, source_file)
+        if known is not None:
             run.record.skipped += 1
             run.record.duplicates += 1
             await self._save(run)
             return known.asset_id
+        assert run.copier is not None and run.batcher is not None
         try:
-            result = await self.ingest.ingest_path(
-                self._request(run, source_file, live_video_id), source_file.path,
-                item.sidecar.path if item.sidecar else None, stop=run.stop, progress=self._progress_counter(run),
-                batch=True, copy_slots=run.copy_slots,
-            )
+            try:
+                staged, sidecar = await run.copier.take(source_file)
+                request = self._request(run, source_file, live_video_id)
+                request.sidecar = sidecar
+                result = await run.batcher.ingest_one(request, staged)
+            finally:
+                run.copier.done()  # copied or failed, this file no longer holds a place in the window
         except ImportStopped as err:
             raise SourceGone("the card was removed") from err
         except OSError as err:
@@ -283,8 +307,6 @@ class ImportService:
         except ShoeboxError as err:
             await self._failed(run, source_file, err.message)
             return None
-        finally:
-            run.copied = 0
         run.gone_streak = 0
         run.record.bytes += source_file.size
         if result.status == "created":
@@ -312,12 +334,22 @@ class ImportService:
             source="import",
         )
 
-    @staticmethod
-    def _progress_counter(run: _Run) -> Any:
-        def progress(size: int) -> None:
-            run.copied += size  # from the copying thread; a plain int add is enough for a progress figure
+    @classmethod
+    def _to_copy(cls, run: _Run, items: list[ImportItem]) -> Iterator[tuple[SourceFile, SourceFile | None]]:
+        """The files to copy, with their sidecars, in the order `_import_item` ingests them."""
+        for item in items:
+            if item.live_video is not None:
+                yield from cls._to_copy(run, [item.live_video])
+            if cls._known(run, item.file) is None:
+                yield item.file, item.sidecar
 
-        return progress
+    @staticmethod
+    def _known(run: _Run, source_file: SourceFile) -> KnownFile | None:
+        """This source's record of the file, if it brought the same file (path, size, mtime) before."""
+        known = run.known.get(source_file.relpath)
+        if known is not None and known.size == source_file.size and known.mtime_ns == source_file.mtime_ns:
+            return known
+        return None
 
     async def _source_alive(self, run: _Run) -> bool:
         """After a read error: is the source still there (one bad file) or gone (pulled card)?"""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import os
 import threading
@@ -39,12 +40,13 @@ from appliance.storage.db import Database
 from appliance.storage.errors import ConstraintViolation
 from appliance.storage.files import DiskFullError, MediaStore, StagedFile, StagingWriter
 from appliance.storage.jobs import enqueue, enqueue_many
-from appliance.storage.records import AssetRecord, ExifRecord
+from appliance.storage.records import AssetRecord, ExifRecord, UserRecord
 from appliance.storage.users import UserRepository
 
 log = logging.getLogger(__name__)
 
 COPY_CHUNK = 1024 * 1024
+KERNEL_CHUNK = 4 * 1024 * 1024  # bytes copied by the kernel between stop checks
 GROUP_MAX = 64  # assets committed in one transaction at most
 WRITE_BEHIND = 16 * 1024 * 1024  # batch staging hands written bytes to the disk every this many
 
@@ -71,6 +73,14 @@ class IngestResult:
     id: str
     status: str  # created | duplicate
     is_trashed: bool = False
+
+
+@dataclass
+class _Lookup:
+    """What `ingest_many` looked up once for all files of one owner: their duplicates and the owner."""
+
+    duplicates: dict[bytes, AssetRecord]
+    user: UserRecord | None
 
 
 @dataclass
@@ -102,6 +112,13 @@ class _Pending:
 def _cleanup_all_blocking(group: list[_Pending]) -> None:
     for pending in group:
         pending.cleanup_blocking()
+
+
+def _remove_staged_blocking(items: list[tuple[IngestRequest, StagedFile]]) -> None:
+    for request, staged in items:
+        for leftover in (staged.path, request.sidecar.path if request.sidecar else None):
+            if leftover is not None:
+                leftover.unlink(missing_ok=True)
 
 
 def clean_filename(name: str) -> str:
@@ -194,27 +211,58 @@ class IngestService:
             raise BadRequest(f"Unsupported file type {name}")
         return name
 
-    async def ingest(self, request: IngestRequest, staged: StagedFile) -> IngestResult:
+    async def ingest(
+        self, request: IngestRequest, staged: StagedFile, *, _lookup: _Lookup | None = None
+    ) -> IngestResult:
         """Turn a complete staged file into an asset (or a duplicate). Staged files are consumed."""
         handed: list[_Pending] = []
         try:
-            return await self._ingest(request, staged, handed)
+            return await self._ingest(request, staged, handed, _lookup)
         finally:
             if not handed:  # once handed to the committer, it owns (and cleans up) the staged files
                 for leftover in (staged.path, request.sidecar.path if request.sidecar else None):
                     if leftover is not None and leftover.exists():
                         await asyncio.to_thread(leftover.unlink, True)
 
-    async def _ingest(self, request: IngestRequest, staged: StagedFile, handed: list[_Pending]) -> IngestResult:
+    async def ingest_many(self, items: list[tuple[IngestRequest, StagedFile]]) -> list[IngestResult | BaseException]:
+        """`ingest` for several staged files at once (an import hands over what it staged meanwhile): the same
+        checks and group commit, but the duplicate and quota lookups are one query each per owner for all of
+        them, not a trip to the database per file. Staged files are consumed; each gets its own outcome."""
+        return await asyncio.gather(*await self.ingest_many_started(items), return_exceptions=True)
+
+    async def ingest_many_started(
+        self, items: list[tuple[IngestRequest, StagedFile]]
+    ) -> list[asyncio.Task[IngestResult]]:
+        """`ingest_many` that returns once the lookups are done: a task per file (in order), each done when
+        that file is committed, so a caller can go on with each file as soon as it is in."""
+        lookups: dict[str, _Lookup] = {}
+        try:
+            for owner_id in dict.fromkeys(request.owner_id for request, _ in items):
+                checksums = [staged.sha1 for request, staged in items if request.owner_id == owner_id]
+                duplicates = await self.assets.find_by_checksums(owner_id, checksums)
+                lookups[owner_id] = _Lookup(duplicates, await self.users.get(owner_id))
+        except BaseException:
+            await asyncio.shield(asyncio.to_thread(_remove_staged_blocking, items))
+            raise
+        loop = asyncio.get_running_loop()
+        return [loop.create_task(self.ingest(request, staged, _lookup=lookups[request.owner_id]))
+                for request, staged in items]
+
+    async def _ingest(
+        self, request: IngestRequest, staged: StagedFile, handed: list[_Pending], lookup: _Lookup | None = None,
+    ) -> IngestResult:
         filename = self.validate_filename(request.filename)
         asset_type = mimetypes.asset_type(filename)
         assert asset_type is not None
         if staged.size == 0:
             raise BadRequest("File is empty")
-        existing = await self.find_duplicate(request.owner_id, staged.sha1)
+        if lookup is not None:
+            existing = lookup.duplicates.get(staged.sha1)
+        else:
+            existing = await self.find_duplicate(request.owner_id, staged.sha1)
         if existing is not None:
             return IngestResult(existing.id, "duplicate", existing.deleted_at is not None)
-        await self._check_quota(request.owner_id, staged.size)
+        await self._check_quota(request.owner_id, staged.size, lookup)
         live_video = await self._live_photo_video(request)
 
         asset_id = new_id()
@@ -449,8 +497,8 @@ class IngestService:
                 async with self.db.transaction() as conn:
                     await self.assets.drop_intent(conn, path)
 
-    async def _check_quota(self, owner_id: str, size: int) -> None:
-        user = await self.users.get(owner_id)
+    async def _check_quota(self, owner_id: str, size: int, lookup: _Lookup | None = None) -> None:
+        user = lookup.user if lookup is not None else await self.users.get(owner_id)
         if user is None:
             raise BadRequest("User not found")
         if user.quota_size_bytes is not None and user.quota_size_bytes < user.quota_usage_bytes + size:
@@ -489,6 +537,23 @@ class IngestService:
                     raise
         return await self.ingest(request, staged)
 
+    def stage_path_blocking(
+        self, source: Path, sidecar: Path | None = None, *, stop: threading.Event | None = None,
+        progress: Callable[[int], None] | None = None, batch: bool = False, buffer: bytearray | None = None,
+    ) -> tuple[StagedFile, StagedFile | None]:
+        """The copying half of `ingest_path`, for callers that copy in threads of their own (an import keeps
+        copying while the loop commits): the staged file and sidecar, to be passed to `ingest` (the sidecar
+        as `request.sidecar`). `buffer`: the thread's own, reused from file to file (the bytes are hashed
+        this many at a time). Blocking; nothing is left in staging if it raises."""
+        staged = self._copy_to_staging_blocking(source, stop, progress, not batch, buffer)
+        if sidecar is None:
+            return staged, None
+        try:
+            return staged, self._copy_to_staging_blocking(sidecar, stop, None, not batch, buffer)
+        except BaseException:
+            staged.path.unlink(missing_ok=True)
+            raise
+
     async def _stage_path(
         self, source: Path, stop: threading.Event | None, progress: Callable[[int], None] | None,
         durable: bool = True,
@@ -509,21 +574,30 @@ class IngestService:
 
     def _copy_to_staging_blocking(
         self, source: Path, stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
-        durable: bool = True,
+        durable: bool = True, buffer: bytearray | None = None,
     ) -> StagedFile:
         writer = self.store.new_staging_writer_blocking()
         behind = 0
         try:
             # one reusable buffer, read straight into: no allocation per chunk, flat memory
-            buffer = bytearray(COPY_CHUNK)
+            buffer = bytearray(COPY_CHUNK) if buffer is None else buffer
             view = memoryview(buffer)
             with open(source, "rb", buffering=0) as handle:
                 with contextlib.suppress(OSError, AttributeError):
                     os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
-                while count := handle.readinto(buffer):
+                # a real file is copied by the kernel and hashed as stored; anything else through the buffer
+                kernel = isinstance(handle, io.FileIO)
+                while True:
                     if stop is not None and stop.is_set():
                         raise ImportStopped(f"stopped while copying {source}")
-                    writer.write_blocking(view[:count])
+                    count = writer.copy_in_blocking(handle.fileno(), KERNEL_CHUNK, buffer) if kernel else None
+                    if count is None:
+                        kernel = False
+                        count = handle.readinto(buffer)
+                        if count:
+                            writer.write_blocking(view[:count])
+                    if not count:
+                        break
                     if writer.size > self.max_upload_bytes:
                         raise BadRequest("File too large")
                     if progress is not None:

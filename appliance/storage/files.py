@@ -80,6 +80,34 @@ def _syncfs(fd: int) -> None:
         raise OSError(code, os.strerror(code))
 
 
+# errors meaning "the kernel cannot copy between these two files this way" (nothing was copied)
+_NO_KERNEL_COPY = frozenset(
+    code for code in (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, getattr(errno, "ENOTSUP", None))
+    if code is not None
+)
+
+
+def _kernel_copy(source_fd: int, out_fd: int, count: int) -> int | None:
+    """Copy up to `count` bytes between the two files' positions in the kernel: copy_file_range (same
+    filesystem; a reflink where the filesystem shares extents), else sendfile (across filesystems, e.g. a
+    FAT card to the data disk). None if neither can copy between these files; OSError for real errors."""
+    try:
+        return os.copy_file_range(source_fd, out_fd, count)
+    except OSError as err:
+        if err.errno not in _NO_KERNEL_COPY:
+            raise
+    except AttributeError:  # not Linux
+        pass
+    try:
+        return os.sendfile(out_fd, source_fd, None, count)
+    except OSError as err:
+        if err.errno not in _NO_KERNEL_COPY:
+            raise
+    except AttributeError:
+        pass
+    return None
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -95,7 +123,8 @@ class StagingWriter:
         self.path = path
         self._hash = hashlib.sha1()
         self._size = 0
-        self._file = open(path, "xb", buffering=0)  # noqa: SIM115 - closed in finish/abort
+        # read and write: kernel copies read back what they stored, to hash it
+        self._file = open(path, "xb+", buffering=0)  # noqa: SIM115 - closed in finish/abort
 
     @property
     def size(self) -> int:
@@ -113,6 +142,32 @@ class StagingWriter:
                 raise DiskFullError(errno.ENOSPC, "No space left on the device") from err
             raise
         self._size += len(data)
+
+    def copy_in_blocking(self, source_fd: int, count: int, buffer: bytearray) -> int | None:
+        """Copy up to `count` bytes from `source_fd`'s position to the end of the staged file inside the
+        kernel (copy_file_range, else sendfile: no trip through a user buffer, which costs several times
+        more CPU than the copy itself), then hash those bytes as they were stored, read back from the page
+        cache into `buffer`. Returns how many bytes (0 at the end of the source), or None, with nothing
+        copied, if the kernel cannot copy between these two files (the caller copies through a buffer)."""
+        out = self._file.fileno()
+        try:
+            copied = _kernel_copy(source_fd, out, count)
+        except OSError as err:
+            if err.errno == errno.ENOSPC:
+                raise DiskFullError(errno.ENOSPC, "No space left on the device") from err
+            raise
+        if copied is None or not copied:
+            return copied
+        view = memoryview(buffer)
+        offset, end = self._size, self._size + copied
+        while offset < end:
+            got = os.preadv(out, [view[: min(len(view), end - offset)]], offset)
+            if got <= 0:
+                raise OSError(errno.EIO, f"staged file {self.path} is shorter than what was copied into it")
+            self._hash.update(view[:got])
+            offset += got
+        self._size = end
+        return copied
 
     def finish_blocking(self) -> StagedFile:
         try:

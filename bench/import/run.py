@@ -9,7 +9,17 @@ and alternating rounds, times:
   1. cp -r tree + sync                                  (the disk's own ceiling)
   2. shoebox import tree (a separate process, as a user runs it) + sync
 Each import goes into a fresh data folder, so every file is really copied, hashed, fsynced and committed.
-It prints MB/s, the ratio to cp (goal ≥ 0.9) and the import process's peak RSS (sampled), best and median
+What each side includes (printed with the figures):
+  cp -r + sync     cp's process, its copy (coreutils copies in the kernel, copy_file_range), then `sync`
+                   until every byte is on the disk;
+  shoebox import   the process start (Python, imports), the walk, copying and SHA-1 of every byte, the
+                   library's durability (a filesystem sync before each group of assets becomes visible),
+                   the database transactions, the album, then the same `sync`.
+Each contender's `appliance` package is copied into the bench folder and byte-compiled first, as an
+installed package is (pip compiles on install; a server writes its own __pycache__): without that, a
+PYTHONDONTWRITEBYTECODE environment would make every run compile the whole package from source.
+It prints MB/s, the ratio to cp (goal ≥ 0.9), the import process's peak RSS (sampled) and the CPU seconds
+each side's process used (least of the rounds; cp's `sync` waits in the kernel), best and median
 of the rounds, and the load average before and after (the figures mean little on a busy machine).
 `--baseline DIR` also times `shoebox import` from another checkout (e.g. main) in the same rounds, for a
 before/after in one run.
@@ -99,6 +109,15 @@ def _fill(noise: bytes, length: int, tag: int) -> bytes:
     return bytes(out)
 
 
+def install(checkout: Path, target: Path) -> Path:
+    """A byte-compiled copy of the checkout's `appliance` package (what an installed package looks like)."""
+    shutil.copytree(checkout / "appliance", target / "appliance",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(target / "appliance")], check=True,
+                   stdout=subprocess.DEVNULL)
+    return target
+
+
 def drop_caches() -> None:
     subprocess.run(["sync"], check=True)
     Path("/proc/sys/vm/drop_caches").write_text("3\n")
@@ -112,11 +131,16 @@ def can_drop_caches() -> bool:
     return True
 
 
-def run_timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[float, int]:
-    """Wall time (including a `sync` after) and the child's peak RSS in bytes, sampled every 20 ms
-    (wait4's ru_maxrss would include the memory of this parent at fork time)."""
+def run_timed(argv: list[str], env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> tuple[float, int, float]:
+    """Wall time (including a `sync` after), the child's peak RSS in bytes, sampled every 20 ms (wait4's
+    ru_maxrss would include the memory of this parent at fork time), and the child's CPU seconds (user +
+    system, all its threads: on a busy machine the wall time follows the CPU a side needs)."""
+    import resource
+
     import psutil
 
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
     peak = 0
@@ -129,8 +153,10 @@ def run_timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | No
         time.sleep(0.02)
     if process.wait() != 0:
         raise SystemExit(f"{argv[:4]} failed: {process.stderr.read().decode() if process.stderr else ''}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     subprocess.run(["sync"], check=True)
-    return time.perf_counter() - started, peak
+    return time.perf_counter() - started, peak, cpu
 
 
 async def make_admin(data_dir: Path) -> None:
@@ -149,40 +175,49 @@ def measure(base: Path, tree: Path, total: int, contenders: list[tuple[str, Path
     """Alternating rounds of cp and each contender; prints the table."""
     prepare = drop_caches if cold else (lambda: subprocess.run(["sync"], check=True))
     times: dict[str, list[float]] = {"cp -r + sync": []}
+    cpu: dict[str, list[float]] = {"cp -r + sync": []}
     rss: dict[str, list[int]] = {}
+    library_files: set[int] = set()
     for round_ in range(rounds):
         target = base / f"cp-{round_}"
         prepare()
-        seconds, _ = run_timed(["cp", "-r", str(tree), str(target)])
+        seconds, _, used = run_timed(["cp", "-r", str(tree), str(target)])
         times["cp -r + sync"].append(seconds)
+        cpu["cp -r + sync"].append(used)
         shutil.rmtree(target)
         line = [f"round {round_ + 1}: cp -r + sync {seconds:.2f} s"]
         for name, checkout in contenders:
             data_dir = base / f"data-{round_}"
             asyncio.run(make_admin(data_dir))
             prepare()
-            env = {**os.environ, "PYTHONPATH": str(checkout)}
-            if cold:  # the card's bytes come cold from the disk, not Python's own modules (a server has them)
-                subprocess.run([sys.executable, "-m", "appliance", "import", "--help"], env=env, cwd=checkout,
+            env = {**os.environ, "PYTHONPATH": str(checkout)}  # `checkout`: the byte-compiled copy
+            if cold:  # the card's bytes come cold from the disk, not Python's own modules (a server has them);
+                # `import --help` would not load them: argparse answers before the command is imported
+                subprocess.run([sys.executable, "-c", "import appliance.importer.command"], env=env, cwd=checkout,
                                stdout=subprocess.DEVNULL, check=True)
             # in the checkout: `python -m` puts the working folder first on the path
-            seconds, peak = run_timed([sys.executable, "-m", "appliance", "import", str(tree),
-                                       "--data-dir", str(data_dir)], env, cwd=checkout)
+            seconds, peak, used = run_timed([sys.executable, "-m", "appliance", "import", str(tree),
+                                             "--data-dir", str(data_dir)], env, cwd=checkout)
             times.setdefault(name, []).append(seconds)
+            cpu.setdefault(name, []).append(used)
             rss.setdefault(name, []).append(peak)
             imported = sum(1 for p in (data_dir / "library").rglob("*") if p.is_file())
+            library_files.add(imported)
             shutil.rmtree(data_dir)
             subprocess.run(["sync"], check=True)
             line.append(f"{name.split(' +')[0]} {seconds:.2f} s ({imported} library files, {peak / 2**20:.0f} MiB)")
         print(", ".join(line))
+    if len(library_files) != 1 or 0 in library_files:  # every import must have brought the whole tree
+        raise SystemExit(f"the imports did not all bring the same files into the library: {library_files}")
     cp_best, cp_median = min(times["cp -r + sync"]), statistics.median(times["cp -r + sync"])
     print()
-    print(f"{'':28}{'best s':>9}{'MB/s':>9}{'median s':>10}{'ratio best':>12}{'ratio median':>14}{'peak RSS':>10}")
+    print(f"{'':28}{'best s':>9}{'MB/s':>9}{'median s':>10}{'ratio best':>12}{'ratio median':>14}{'peak RSS':>10}"
+          f"{'CPU s':>8}")
     for name, values in times.items():
         best, median = min(values), statistics.median(values)
         peak = f"{max(rss[name]) / 2**20:.0f} MiB" if name in rss else ""
         print(f"{name:28}{best:>9.2f}{total / MB / best:>9.1f}{median:>10.2f}{cp_best / best:>11.2f}x"
-              f"{cp_median / median:>13.2f}x{peak:>10}")
+              f"{cp_median / median:>13.2f}x{peak:>10}{min(cpu[name]):>8.2f}")
     ours = times[contenders[0][0]]
     print(f"ratio (import / cp throughput): {cp_best / min(ours):.2f}x best of {rounds}, "
           f"{cp_median / statistics.median(ours):.2f}x median   (goal >= 0.9x)")
@@ -199,11 +234,16 @@ def main() -> int:
     args = parser.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="shoebox-import-bench-", dir=args.workdir))
-    contenders = [("shoebox import + sync", REPO)]
+    sources = [("shoebox import + sync", REPO)]
     if args.baseline:
-        contenders.append(("baseline import + sync", args.baseline.resolve()))
+        sources.append(("baseline import + sync", args.baseline.resolve()))
     print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     try:
+        contenders = [(name, install(checkout, base / f"code-{number}")) for number, (name, checkout) in
+                      enumerate(sources)]
+        print("cp -r + sync: cp's copy of the tree, then sync until it is on the disk")
+        print("shoebox import + sync: process start, walk, copy + SHA-1 of every byte, a filesystem sync before"
+              " each group of assets becomes visible, the transactions and album, then the same sync")
         tree = base / "card"
         total, count = build_tree(tree, args.megabytes * MB)
         subprocess.run(["sync"], check=True)

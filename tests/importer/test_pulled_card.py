@@ -17,8 +17,10 @@ from appliance.config import Settings
 from appliance.importer.devices import BlockDevice, FakeEventSource
 from appliance.importer.manager import ImportManager, running
 from appliance.importer.mount import FolderMounter
+from appliance.importer.service import ImportSource
 from appliance.library import ingest as ingest_module
 from appliance.services import Services
+from appliance.storage import files as files_module
 from appliance.storage.records import UserRecord
 from tests.importer.conftest import asset_names, build_card, library_files, rows, staging_leftovers, write
 from tests.importer.test_auto_import import album_rows, next_session
@@ -192,3 +194,82 @@ async def test_card_folder_vanishing_interrupts_at_once(
 def card_device() -> BlockDevice:
     return BlockDevice(name="sdb1", devnode="/dev/sdb1", disk="sdb", fs_type="vfat", fs_uuid="1234-ABCD",
                        label="EOS_DIGITAL", bus="usb")
+
+
+class FailingKernelCopies:
+    """Stands in for the kernel copy (copy_file_range/sendfile) of staging: card files copy fine until
+    `after` files were started; then the next file fails after its first chunk, every later one at once."""
+
+    def __init__(self, card: Path, after: int, code: int) -> None:
+        self.card = str(card)
+        self.after = after
+        self.code = code
+        self.started: dict[str, int] = {}  # path -> chunks copied
+
+    def __call__(self, source_fd: int, out_fd: int, count: int) -> int | None:
+        path = os.readlink(f"/proc/self/fd/{source_fd}")
+        if path.startswith(self.card):
+            if path not in self.started:
+                self.started[path] = 0
+            number = list(self.started).index(path) + 1
+            self.started[path] += 1
+            if number > self.after + 1 or (number == self.after + 1 and self.started[path] > 1):
+                raise OSError(self.code, os.strerror(self.code))
+        return REAL_KERNEL_COPY(source_fd, out_fd, min(count, 1024 * 1024))
+
+
+REAL_KERNEL_COPY = files_module._kernel_copy
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.ENOTCONN], ids=["EIO", "ENOTCONN"])
+async def test_kernel_copies_failing_halfway_interrupt_and_reinsertion_completes(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    code: int,
+) -> None:
+    """The same pull as above, where it really happens for a real file: inside the kernel's copy."""
+    root = big_card(tmp_path)
+    device = card_device()
+    monkeypatch.setattr(files_module, "_kernel_copy", FailingKernelCopies(root, after=8, code=code))
+    source = FakeEventSource()
+    manager = ImportManager(services.imports, source, FolderMounter({"sdb1": root}), debounce=0.05)
+    async with running(manager):
+        source.insert(device)
+        first = await next_session(manager)
+        assert first.state == "interrupted", first.error
+        assert first.failed == 0 and 0 < first.imported < first.found
+        assert_library_consistent(settings)
+        assert len(asset_names(settings)) == first.imported
+
+        monkeypatch.setattr(files_module, "_kernel_copy", REAL_KERNEL_COPY)
+        source.pull(device)
+        await asyncio.sleep(0.1)
+        source.insert(device)
+        second = await next_session(manager)
+
+    assert second.state == "completed", second.error
+    assert second.resumed_from == first.id
+    assert first.imported + second.imported == len(asset_names(settings)) == 18
+    assert_library_consistent(settings)
+
+
+async def test_more_unreadable_files_than_files_in_flight_fail_one_by_one_and_the_rest_imports(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bad files (here every other one cannot be read) each count as failed and give their place in the
+    in-flight window back: many more of them than the window does not stall the import."""
+    root = tmp_path / "card"
+    for i in range(24):
+        write(root / "DCIM" / "100BAD" / f"IMG_{i:04d}.JPG", bytes([i]) * 10 + os.urandom(50_000))
+
+    def unreadable(source_fd: int, out_fd: int, count: int) -> int | None:
+        name = os.readlink(f"/proc/self/fd/{source_fd}")
+        if name.startswith(str(root)) and int(name[-8:-4]) % 2:
+            raise OSError(errno.EACCES, os.strerror(errno.EACCES))
+        return REAL_KERNEL_COPY(source_fd, out_fd, count)
+
+    monkeypatch.setattr(files_module, "_kernel_copy", unreadable)
+    monkeypatch.setattr(services.imports, "workers", 4)
+    record = await asyncio.wait_for(services.imports.run(ImportSource.folder(root)), 60)
+    assert record.state == "completed", record.error
+    assert (record.imported, record.failed) == (12, 12)
+    assert_library_consistent(settings)

@@ -182,3 +182,56 @@ async def test_where_syncfs_would_not_reach_the_disk_each_file_and_its_folders_a
         assert library_file in synced_files
         assert {library_file.parent, library_file.parent.parent, settings.data_dir / "library"} <= synced_dirs
     assert len(inserted) == 5
+
+
+async def test_ingest_many_gives_each_file_what_ingest_would_with_one_lookup_for_all(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path
+) -> None:
+    """An import's batch: new files, a file the library has, the same bytes twice in the batch, an empty
+    file and one over the quota each get their own outcome; the lookups are one query each, not per file."""
+    known = write(tmp_path / "known.jpg", os.urandom(10_000))
+    assert (await services.ingest.ingest_path(request_for(admin, known), known)).status == "created"
+    same = os.urandom(20_000)
+    files = [write(tmp_path / f"n{i}.jpg", os.urandom(30_000)) for i in range(5)]
+    files += [write(tmp_path / "again.jpg", known.read_bytes()), write(tmp_path / "s1.jpg", same),
+              write(tmp_path / "s2.jpg", same), write(tmp_path / "empty.jpg", b"")]
+    staged = [await asyncio.to_thread(services.ingest.stage_path_blocking, p, batch=True) for p in files]
+    lookups = 0
+    original = services.db.fetchall
+
+    async def counting(sql: str, params: Any = ()) -> Any:
+        nonlocal lookups
+        lookups += 1
+        return await original(sql, params)
+
+    services.db.fetchall = counting  # type: ignore[method-assign]
+    batch = [(request_for(admin, p), s) for p, (s, _) in zip(files, staged, strict=True)]
+    outcomes = await services.ingest.ingest_many(batch)
+    services.db.fetchall = original  # type: ignore[method-assign]
+    by_name = dict(zip((p.name for p in files), outcomes, strict=True))
+    assert all(by_name[f"n{i}.jpg"].status == "created" for i in range(5))  # type: ignore[union-attr]
+    known_id = rows(settings, "SELECT id FROM assets WHERE original_file_name = 'known.jpg'")[0][0]
+    assert (by_name["again.jpg"].status, by_name["again.jpg"].id) == ("duplicate", known_id)  # type: ignore[union-attr]
+    assert sorted(by_name[n].status for n in ("s1.jpg", "s2.jpg")) == ["created", "duplicate"]  # type: ignore[union-attr]
+    assert isinstance(by_name["empty.jpg"], Exception) and "empty" in str(by_name["empty.jpg"])
+    assert lookups == 1  # the duplicates of all of them in one query
+    assert len(rows(settings, "SELECT id FROM assets")) == 1 + 5 + 1
+    assert rows(settings, "SELECT * FROM upload_intents") == []
+    assert staging_leftovers(settings) == []
+
+    await asyncio.to_thread(
+        sqlite_set_quota, settings, admin.id, sum(p.stat().st_size for p in files) // 2
+    )
+    more = [write(tmp_path / f"q{i}.jpg", os.urandom(30_000)) for i in range(2)]
+    staged = [await asyncio.to_thread(services.ingest.stage_path_blocking, p, batch=True) for p in more]
+    batch = [(request_for(admin, p), s) for p, (s, _) in zip(more, staged, strict=True)]
+    over = await services.ingest.ingest_many(batch)
+    assert all(isinstance(o, Exception) and "Quota" in str(o) for o in over)
+    assert staging_leftovers(settings) == []
+
+
+def sqlite_set_quota(settings: Settings, user_id: str, size: int) -> None:
+    import sqlite3
+
+    with sqlite3.connect(settings.database_path) as conn:
+        conn.execute("UPDATE users SET quota_size_bytes = ? WHERE id = ?", (size, user_id))

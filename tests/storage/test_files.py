@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import random
 from pathlib import Path
 
-from appliance.storage.files import MediaStore
+import pytest
+
+from appliance.storage.files import MediaStore, StagingWriter
 
 
 def test_what_is_written_in_pieces_is_what_is_hashed(tmp_path: Path) -> None:
@@ -23,3 +27,86 @@ def test_what_is_written_in_pieces_is_what_is_hashed(tmp_path: Path) -> None:
     assert staged.size == len(data)
     assert staged.sha1 == hashlib.sha1(data).digest()
     assert staged.path.read_bytes() == data
+
+
+def _copy_in_all(writer: StagingWriter, source: Path, chunk: int) -> None:
+    buffer = bytearray(64 * 1024)
+    with open(source, "rb", buffering=0) as handle:
+        while True:
+            count = writer.copy_in_blocking(handle.fileno(), chunk, buffer)
+            assert count is not None
+            if not count:
+                return
+
+
+def test_kernel_copies_store_and_hash_the_bytes_of_the_source(tmp_path: Path) -> None:
+    store = MediaStore(tmp_path / "data")
+    store.prepare_blocking()
+    data = random.Random(5).randbytes(2_500_001)  # not a multiple of the chunk or of the hashing buffer
+    source = tmp_path / "card.jpg"
+    source.write_bytes(data)
+    writer = store.new_staging_writer_blocking()
+    _copy_in_all(writer, source, 1_000_000)
+    staged = writer.finish_blocking()
+    assert (staged.size, staged.sha1) == (len(data), hashlib.sha1(data).digest())
+    assert staged.path.read_bytes() == data
+
+
+def test_without_copy_file_range_the_kernel_copy_falls_back_to_sendfile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Across filesystems (a FAT card to the data disk) copy_file_range answers EXDEV: sendfile copies."""
+
+    def cross_device(*args: object) -> int:
+        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+    monkeypatch.setattr(os, "copy_file_range", cross_device)
+    store = MediaStore(tmp_path / "data")
+    store.prepare_blocking()
+    data = random.Random(6).randbytes(300_000)
+    source = tmp_path / "card.jpg"
+    source.write_bytes(data)
+    writer = store.new_staging_writer_blocking()
+    _copy_in_all(writer, source, 100_000)
+    staged = writer.finish_blocking()
+    assert (staged.size, staged.sha1) == (len(data), hashlib.sha1(data).digest())
+    assert staged.path.read_bytes() == data
+
+
+def test_a_kernel_that_cannot_copy_leaves_nothing_copied_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unsupported(*args: object) -> int:
+        raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+
+    monkeypatch.setattr(os, "copy_file_range", unsupported)
+    monkeypatch.setattr(os, "sendfile", unsupported)
+    store = MediaStore(tmp_path / "data")
+    store.prepare_blocking()
+    source = tmp_path / "card.jpg"
+    source.write_bytes(b"x" * 1000)
+    writer = store.new_staging_writer_blocking()
+    with open(source, "rb", buffering=0) as handle:
+        assert writer.copy_in_blocking(handle.fileno(), 4096, bytearray(1024)) is None
+        assert handle.tell() == 0
+    writer.write_blocking(b"x" * 1000)
+    assert writer.finish_blocking().sha1 == hashlib.sha1(b"x" * 1000).digest()
+
+
+def test_a_read_error_in_a_kernel_copy_is_raised_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pulled card fails the copy with EIO/ENOTCONN: the caller sees that error, not a fallback."""
+
+    def pulled(*args: object) -> int:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(os, "copy_file_range", pulled)
+    store = MediaStore(tmp_path / "data")
+    store.prepare_blocking()
+    source = tmp_path / "card.jpg"
+    source.write_bytes(b"x" * 1000)
+    writer = store.new_staging_writer_blocking()
+    with open(source, "rb", buffering=0) as handle, pytest.raises(OSError) as caught:
+        writer.copy_in_blocking(handle.fileno(), 4096, bytearray(1024))
+    assert caught.value.errno == errno.EIO
+    writer.abort_blocking()
+    assert not writer.path.exists()
