@@ -136,9 +136,9 @@ async def fast_client(url: str, key: str, files: list[Path], parallel: int = 4) 
         loop = asyncio.get_running_loop()
         try:
             while queue:
+                path = queue.pop(0)
                 if writer.is_closing():  # as HTTP clients do after `Connection: close`
                     reader, writer = await asyncio.open_connection(host, int(port))
-                path = queue.pop(0)
                 boundary = f"----shoebox{uuid.uuid4().hex}"
                 head = _multipart_head(boundary, path)
                 tail = f"\r\n--{boundary}--\r\n".encode()
