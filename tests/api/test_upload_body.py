@@ -46,14 +46,19 @@ async def _raw_post(client: TestClient, caller: Caller, pieces: list[bytes], *, 
     if half_close:
         writer.write_eof()
     await writer.drain()
+    answer = await _read_answer(reader)
+    writer.close()
+    return answer
+
+
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], dict]:
+    """Status, headers (lower-case names) and JSON body of one HTTP answer."""
     status = int((await reader.readline()).split()[1])
     headers: dict[str, str] = {}
     while (line := await reader.readline()) not in (b"\r\n", b""):
         name, _, value = line.decode("latin-1").partition(":")
         headers[name.strip().lower()] = value.strip()
-    answer = json.loads(await reader.readexactly(int(headers["content-length"])))
-    writer.close()
-    return status, headers, answer
+    return status, headers, json.loads(await reader.readexactly(int(headers["content-length"])))
 
 
 async def _original(client: TestClient, caller: Caller, asset_id: str) -> bytes:
@@ -158,13 +163,9 @@ async def test_a_client_that_waits_for_100_continue_gets_it_then_sends(client: T
     assert await reader.readline() == b"\r\n"
     writer.write(body)
     await writer.drain()
-    assert (await reader.readline()).split()[1] == b"201"
-    headers = {}
-    while (line := await reader.readline()) != b"\r\n":
-        name, _, value = line.decode().partition(":")
-        headers[name.lower()] = value.strip()
-    created = json.loads(await reader.readexactly(int(headers["content-length"])))
+    status, _, created = await _read_answer(reader)
     writer.close()
+    assert status == 201
     assert await _original(client, alice, created["id"]) == data
 
 
@@ -181,13 +182,7 @@ async def test_a_client_that_stalls_mid_body_gets_400_and_leaves_nothing(
                  + b"\r\nContent-Type: multipart/form-data; boundary=" + BOUNDARY.encode() + b"\r\n" + framing
                  + b"\r\n\r\n" + (b"%x\r\n%s\r\n" % (len(sent), sent) if chunked else sent))
     await writer.drain()
-    status_line = await asyncio.wait_for(reader.readline(), 20)
-    assert status_line.split()[1] == b"400"
-    headers = {}
-    while (line := await reader.readline()) != b"\r\n":
-        name, _, value = line.decode().partition(":")
-        headers[name.lower()] = value.strip()
-    answer = json.loads(await reader.readexactly(int(headers["content-length"])))
+    status, _, answer = await asyncio.wait_for(_read_answer(reader), 20)
     writer.close()
-    assert answer["message"] == "The upload stalled: no data for too long"
+    assert status == 400 and answer["message"] == "The upload stalled: no data for too long"
     assert _staging_empty(services)
