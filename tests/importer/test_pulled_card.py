@@ -8,6 +8,7 @@ import builtins
 import errno
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,15 +89,12 @@ def assert_library_consistent(settings: Settings) -> None:
     assert rows(settings, "SELECT * FROM upload_intents") == []
 
 
-@pytest.mark.parametrize("code", [errno.EIO, errno.ENOENT, errno.ENOTCONN], ids=["EIO", "ENOENT", "ENOTCONN"])
-async def test_reads_failing_halfway_interrupt_and_reinsertion_completes(
-    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    code: int,
-) -> None:
-    root = big_card(tmp_path)
+async def _interrupted_then_reinserted(
+    services: Services, settings: Settings, root: Path, heal: Callable[[], None]
+) -> tuple[Any, Any]:
+    """Insert a card whose reads fail halfway: the session ends interrupted with a consistent library. Then
+    `heal` the reads, pull the card and insert it again. Returns both sessions."""
     device = card_device()
-    failing = FailingReads(root, after=8, code=code)
-    monkeypatch.setattr(ingest_module, "open", failing, raising=False)
     source = FakeEventSource()
     manager = ImportManager(services.imports, source, FolderMounter({"sdb1": root}), debounce=0.05)
     async with running(manager):
@@ -107,12 +105,24 @@ async def test_reads_failing_halfway_interrupt_and_reinsertion_completes(
         assert_library_consistent(settings)
         assert len(asset_names(settings)) == first.imported
 
-        monkeypatch.setattr(ingest_module, "open", REAL_OPEN, raising=False)
+        heal()
         source.pull(device)
         await asyncio.sleep(0.1)
         source.insert(device)
         second = await next_session(manager)
+    return first, second
 
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.ENOENT, errno.ENOTCONN], ids=["EIO", "ENOENT", "ENOTCONN"])
+async def test_reads_failing_halfway_interrupt_and_reinsertion_completes(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    code: int,
+) -> None:
+    root = big_card(tmp_path)
+    monkeypatch.setattr(ingest_module, "open", FailingReads(root, after=8, code=code), raising=False)
+    first, second = await _interrupted_then_reinserted(
+        services, settings, root, heal=lambda: monkeypatch.setattr(ingest_module, "open", REAL_OPEN, raising=False)
+    )
     assert second.state == "completed", second.error
     assert second.resumed_from == first.id
     assert second.skipped == first.imported + first.duplicates
@@ -228,24 +238,10 @@ async def test_kernel_copies_failing_halfway_interrupt_and_reinsertion_completes
 ) -> None:
     """The same pull as above, where it really happens for a real file: inside the kernel's copy."""
     root = big_card(tmp_path)
-    device = card_device()
     monkeypatch.setattr(files_module, "_kernel_copy", FailingKernelCopies(root, after=8, code=code))
-    source = FakeEventSource()
-    manager = ImportManager(services.imports, source, FolderMounter({"sdb1": root}), debounce=0.05)
-    async with running(manager):
-        source.insert(device)
-        first = await next_session(manager)
-        assert first.state == "interrupted", first.error
-        assert first.failed == 0 and 0 < first.imported < first.found
-        assert_library_consistent(settings)
-        assert len(asset_names(settings)) == first.imported
-
-        monkeypatch.setattr(files_module, "_kernel_copy", REAL_KERNEL_COPY)
-        source.pull(device)
-        await asyncio.sleep(0.1)
-        source.insert(device)
-        second = await next_session(manager)
-
+    first, second = await _interrupted_then_reinserted(
+        services, settings, root, heal=lambda: monkeypatch.setattr(files_module, "_kernel_copy", REAL_KERNEL_COPY)
+    )
     assert second.state == "completed", second.error
     assert second.resumed_from == first.id
     assert first.imported + second.imported == len(asset_names(settings)) == 18
