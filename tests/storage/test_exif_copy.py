@@ -10,21 +10,9 @@ import pytest
 from appliance.storage import db as db_module
 from appliance.storage.asset_media import write_metadata
 from appliance.storage.db import Database
+from tests.storage.conftest import NOW, insert_bare_asset
 
-NOW = "2026-01-01T00:00:00.000Z"
 COPIES = "SELECT exif_orientation, exif_projection_type, exif_city, exif_country FROM assets WHERE id = ?"
-
-
-async def _asset(db: Database, asset_id: str) -> None:
-    async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT OR IGNORE INTO users (id, email, name, profile_changed_at, created_at, updated_at, update_id)"
-            " VALUES ('u', 'u@example.com', 'u', ?, ?, ?, 'x')", (NOW, NOW, NOW))
-        await conn.execute(
-            "INSERT INTO assets (id, owner_id, type, original_path, original_file_name, original_mime_type,"
-            " checksum, file_size, file_created_at, file_modified_at, local_date_time, created_at, updated_at,"
-            " update_id) VALUES (?, 'u', 'IMAGE', ?, 'a.jpg', 'image/jpeg', ?, 1, ?, ?, ?, ?, ?, 'x')",
-            (asset_id, f"library/{asset_id}.jpg", asset_id.encode(), NOW, NOW, NOW, NOW, NOW))
 
 
 async def test_upgrade_copies_the_exif_of_existing_assets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,8 +20,8 @@ async def test_upgrade_copies_the_exif_of_existing_assets(tmp_path: Path, monkey
     monkeypatch.setattr(db_module, "migration_files", lambda: [m for m in every if m[0] < "0008"])
     db = Database(tmp_path / "shoebox.db")
     await db.open()
-    await _asset(db, "a1")
-    await _asset(db, "a2")
+    await insert_bare_asset(db, "a1")
+    await insert_bare_asset(db, "a2")
     await db.execute("INSERT INTO asset_exif (asset_id, orientation, projection_type, city, country, update_id)"
                      " VALUES ('a1', '6', 'EQUIRECTANGULAR', 'Lyon', 'France', 'x')")
     await db.close()
@@ -47,7 +35,7 @@ async def test_upgrade_copies_the_exif_of_existing_assets(tmp_path: Path, monkey
 async def test_every_write_of_an_exif_row_reaches_the_copy(tmp_path: Path) -> None:
     db = Database(tmp_path / "shoebox.db")
     await db.open()
-    await _asset(db, "a1")
+    await insert_bare_asset(db, "a1")
     async with db.transaction() as conn:  # the metadata job: an upsert of the row
         await write_metadata(conn, "a1", exif={"city": "Lyon", "country": "France", "orientation": "6"}, asset={},
                              now=NOW)

@@ -10,21 +10,7 @@ import pytest
 from appliance.storage import db as db_module
 from appliance.storage.db import Database
 from appliance.storage.timeline import TimelineFilter, TimelineRepository
-
-NOW = "2026-01-01T00:00:00.000Z"
-
-
-async def _asset(db: Database, asset_id: str, taken: str, local: str, width: int, height: int) -> None:
-    async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT OR IGNORE INTO users (id, email, name, profile_changed_at, created_at, updated_at, update_id)"
-            " VALUES ('u', 'u@example.com', 'u', ?, ?, ?, 'x')", (NOW, NOW, NOW))
-        await conn.execute(
-            "INSERT INTO assets (id, owner_id, type, original_path, original_file_name, original_mime_type,"
-            " checksum, file_size, file_created_at, file_modified_at, local_date_time, created_at, updated_at,"
-            " update_id, width, height) VALUES (?, 'u', 'IMAGE', ?, 'a.jpg', 'image/jpeg', ?, 1, ?, ?, ?, ?, ?,"
-            " 'x', ?, ?)",
-            (asset_id, f"library/{asset_id}.jpg", asset_id.encode(), taken, taken, local, NOW, NOW, width, height))
+from tests.storage.conftest import NOW, insert_bare_asset
 
 
 async def test_upgrade_orders_existing_months_and_computes_their_columns(
@@ -34,9 +20,12 @@ async def test_upgrade_orders_existing_months_and_computes_their_columns(
     monkeypatch.setattr(db_module, "migration_files", lambda: [m for m in every if m[0] < "0009"])
     db = Database(tmp_path / "shoebox.db")
     await db.open()
-    await _asset(db, "a1", "2024-05-31T20:00:00.000Z", "2024-06-01T01:30:00.000Z", 4000, 3000)  # +5:30, June
-    await _asset(db, "a2", "2024-06-10T10:00:00.000Z", "2024-06-10T08:00:00.000Z", 0, 0)       # -2
-    await _asset(db, "a3", "2024-06-01T12:00:00.000Z", "2024-05-31T23:00:00.000Z", 3, 4)       # May
+    await insert_bare_asset(db, "a1", taken="2024-05-31T20:00:00.000Z", local="2024-06-01T01:30:00.000Z",  # +5:30, June
+                            width=4000, height=3000)
+    await insert_bare_asset(db, "a2", taken="2024-06-10T10:00:00.000Z", local="2024-06-10T08:00:00.000Z",  # -2
+                            width=0, height=0)
+    await insert_bare_asset(db, "a3", taken="2024-06-01T12:00:00.000Z", local="2024-05-31T23:00:00.000Z",  # May
+                            width=3, height=4)
     await db.execute("INSERT INTO asset_exif (asset_id, orientation, update_id) VALUES ('a1', '6', 'x')")
     await db.close()
     monkeypatch.setattr(db_module, "migration_files", lambda: every)
@@ -62,7 +51,7 @@ async def test_every_write_to_an_owners_assets_or_stacks_raises_their_version(tm
     await db.open()
     repo = TimelineRepository(db)
     assert await repo.versions(["u", "v"]) == (0, 0)
-    await _asset(db, "a1", NOW, NOW, 4, 3)
+    await insert_bare_asset(db, "a1", taken=NOW, local=NOW, width=4, height=3)
     seen = [await repo.versions(["u", "v"])]
 
     async def changed(sql: str, *params: object) -> None:
