@@ -3,6 +3,7 @@ services with a clock the test moves (`lib`, `clock`) and photos ingested from d
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,3 +62,66 @@ async def add_photo(svc: Services, owner: AuthContext, tmp_path: Path, when: str
                             file_modified_at=moment, **flags)  # type: ignore[arg-type]
     result = await svc.ingest.ingest_path(request, source)
     return result.id
+
+
+class LibraryChurn:
+    """Random changes of every kind to some users' assets, one per `step`: for tests that something derived
+    from the assets (month counts, months kept in memory) keeps up with them."""
+
+    ACTIONS = ("fav", "archive", "trash", "restore", "date", "exif", "size", "stack", "primary", "unstack",
+               "delete")
+
+    def __init__(self, lib: Services, rng: random.Random, ids: dict[str, list[str]],
+                 users: list[AuthContext]) -> None:
+        self.lib, self.rng, self.ids, self.users = lib, rng, ids, users
+        self.stacks: list[tuple[str, AuthContext]] = []
+
+    @staticmethod
+    def date_month(number: int) -> str:
+        """The month that step `number`'s "date" change moves a photo to."""
+        return f"2009-0{number % 9 + 1}-01"
+
+    async def step(self, number: int) -> str | None:
+        """Make one change; the action's name, or None when the chosen owner has nothing to change."""
+        lib, rng = self.lib, self.rng
+        owner = rng.choice(self.users)
+        mine = self.ids[owner.user_id]
+        if not mine:
+            return None
+        pick = rng.sample(mine, min(len(mine), rng.randint(1, 3)))
+        action = rng.choice(self.ACTIONS)
+        if action == "fav":
+            await lib.assets.update_many(owner, pick, {"isFavorite": rng.random() < 0.5})
+        elif action == "archive":
+            await lib.assets.update_many(owner, pick, {"visibility": rng.choice(["archive", "timeline", "locked"])})
+        elif action == "trash":
+            await lib.assets.delete(owner, pick, force=False)
+        elif action == "restore":
+            await lib.assets.restore(owner, pick)
+        elif action == "date":
+            moved = {"dateTimeOriginal": self.date_month(number)[:8] + "02T10:00:00+05:30"}
+            await lib.assets.update_many(owner, pick[:1], moved)
+        elif action == "exif":
+            async with lib.db.transaction() as conn:
+                await lib.assets.assets.update_exif(conn, pick[0], {"city": rng.choice(["Lyon", "Gent", None]),
+                                                                    "orientation": rng.choice(["1", "6"]),
+                                                                    "update_id": "x"})
+        elif action == "size":
+            async with lib.db.transaction() as conn:
+                await lib.assets.assets.update(conn, pick, {"width": rng.randint(1, 9), "height": rng.randint(1, 9)})
+        elif action == "stack" and len(pick) >= 2:
+            stack, _ = await lib.browse.stacks.create(owner, pick)
+            self.stacks.append((stack.id, owner))
+        elif action == "primary" and self.stacks:
+            stack_id, stack_owner = rng.choice(self.stacks)
+            members = await lib.browse.stacks.stacks.asset_ids(stack_id)
+            if members:
+                await lib.browse.stacks.update(stack_owner, stack_id, rng.choice(members))
+        elif action == "unstack" and self.stacks:
+            stack_id, stack_owner = self.stacks.pop()
+            if await lib.browse.stacks.stacks.get(stack_id) is not None:
+                await lib.browse.stacks.delete(stack_owner, [stack_id])
+        elif action == "delete":
+            await lib.assets.delete(owner, pick[:1], force=True)
+            mine.remove(pick[0])
+        return action

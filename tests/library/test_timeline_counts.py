@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 from appliance.services import Services
-from tests.library.conftest import add_photo, make_user
+from tests.library.conftest import LibraryChurn, add_photo, make_user
 
 
 async def _truth(lib: Services) -> dict[tuple[str, str, int, int, int], int]:
@@ -39,45 +39,12 @@ async def test_counts_follow_every_kind_of_change(lib: Services, tmp_path: Path)
         owner = rng.choice([alice, bob])
         when = f"20{rng.randint(10, 24)}-{rng.randint(1, 12):02d}-15T12:00:00Z"
         ids[owner.user_id].append(await add_photo(lib, owner, tmp_path, when))
-    stacks: list[str] = []
+    churn = LibraryChurn(lib, rng, ids, [alice, bob])
     for step in range(60):
-        owner = rng.choice([alice, bob])
-        mine = ids[owner.user_id]
-        if not mine:
+        action = await churn.step(step)
+        if action is None:
             continue
-        pick = rng.sample(mine, min(len(mine), rng.randint(1, 3)))
-        action = rng.choice(["fav", "archive", "trash", "restore", "date", "stack", "primary", "unstack", "delete"])
-        if action == "fav":
-            await lib.assets.update_many(owner, pick, {"isFavorite": rng.random() < 0.5})
-        elif action == "archive":
-            await lib.assets.update_many(owner, pick, {"visibility": rng.choice(["archive", "timeline", "locked"])})
-        elif action == "trash":
-            await lib.assets.delete(owner, pick, force=False)
-        elif action == "restore":
-            await lib.assets.restore(owner, pick)
-        elif action == "date":
-            await lib.assets.update_many(owner, pick[:1], {"dateTimeOriginal": f"2009-0{step % 9 + 1}-02T10:00:00Z"})
-        elif action == "stack" and len(pick) >= 2:
-            stack, _ = await lib.browse.stacks.create(owner, pick)
-            stacks.append(stack.id)
-        elif action == "primary" and stacks:
-            stack_id = rng.choice(stacks)
-            stack = await lib.browse.stacks.stacks.get(stack_id)
-            if stack is not None and stack.owner_id == owner.user_id:
-                members = await lib.browse.stacks.stacks.asset_ids(stack_id)
-                await lib.browse.stacks.update(owner, stack_id, rng.choice(members))
-        elif action == "unstack" and stacks:
-            stack_id = stacks.pop()
-            stack = await lib.browse.stacks.stacks.get(stack_id)
-            if stack is not None:
-                await lib.browse.stacks.delete(AuthContextFor(lib, stack.owner_id, alice, bob), [stack_id])
-        elif action == "delete":
-            await lib.assets.delete(owner, pick[:1], force=True)
-            mine.remove(pick[0])
         assert await _counted(lib) == await _truth(lib), (step, action)
         hidden = int(await lib.db.fetchval("SELECT coalesce(sum(n), 0) FROM asset_month_counts WHERE stack_hidden = 1"))
         assert hidden == await _hidden_truth(lib), (step, action)
 
-
-def AuthContextFor(lib: Services, user_id: str, *contexts: object) -> object:  # noqa: N802 - reads as a type
-    return next(c for c in contexts if getattr(c, "user_id", None) == user_id)
