@@ -52,6 +52,36 @@ def test_kernel_copies_store_and_hash_the_bytes_of_the_source(tmp_path: Path) ->
     assert staged.path.read_bytes() == data
 
 
+def test_a_staging_file_that_cannot_be_mapped_is_hashed_by_reading_it_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Copied bytes are hashed through a read-only mapping of the page cache; a filesystem without mmap
+    (some FUSE mounts) is read back instead, with the same result."""
+    import appliance.storage.files as files
+
+    def no_mmap(*args: object, **kwargs: object) -> object:
+        raise OSError(errno.ENODEV, "no mmap here")
+
+    monkeypatch.setattr(files.mmap, "mmap", no_mmap)
+    store = MediaStore(tmp_path / "data")
+    store.prepare_blocking()
+    data = random.Random(6).randbytes(1_300_007)
+    source = tmp_path / "card.jpg"
+    source.write_bytes(data)
+    writer = store.new_staging_writer_blocking()
+    _copy_in_all(writer, source, 300_001)
+    staged = writer.finish_blocking()
+    assert (staged.size, staged.sha1) == (len(data), hashlib.sha1(data).digest())
+
+
+def test_originals_are_filed_by_owner_year_and_month_taken() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    taken = datetime(2024, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-2)))  # 2025-01-01 01:30 UTC
+    assert MediaStore.original_relative("owner", "id", ".jpg", taken) == "library/owner/2025/01/id.jpg"
+    assert MediaStore.original_relative("o", "i", ".xmp", datetime(987, 5, 1, tzinfo=UTC)) == "library/o/0987/05/i.xmp"
+
+
 def test_without_copy_file_range_the_kernel_copy_falls_back_to_sendfile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
