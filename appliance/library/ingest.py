@@ -266,8 +266,9 @@ class IngestService:
         live_video = await self._live_photo_video(request)
 
         asset_id = new_id()
-        original = self.store.original_relative(request.owner_id, asset_id, mimetypes.extension(filename))
-        sidecar = self.store.original_relative(request.owner_id, asset_id, ".xmp") if request.sidecar else None
+        taken = request.file_created_at
+        original = self.store.original_relative(request.owner_id, asset_id, mimetypes.extension(filename), taken)
+        sidecar = self.store.original_relative(request.owner_id, asset_id, ".xmp", taken) if request.sidecar else None
         now = iso(self.clock())
         record = AssetRecord(
             id=asset_id,
