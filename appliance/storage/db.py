@@ -14,7 +14,6 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +50,8 @@ _PRAGMAS = (
 
 def migration_files() -> list[tuple[str, str]]:
     """(name, sql) of every bundled migration, in name order."""
-    folder = resources.files("appliance.storage") / "migrations"
-    found = [(entry.name, entry.read_text("utf-8")) for entry in folder.iterdir() if entry.name.endswith(".sql")]
-    return sorted(found)
+    folder = Path(__file__).with_name("migrations")  # not importlib.resources: 10 ms of imports at every start
+    return sorted((entry.name, entry.read_text("utf-8")) for entry in folder.iterdir() if entry.name.endswith(".sql"))
 
 
 class Database:
