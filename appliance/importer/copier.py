@@ -8,9 +8,11 @@ space stay bounded. Copying is the ingest path's own (`Stager.stage_path_blockin
 the stored bytes are hashed); the loop then passes each staged file to `IngestService.ingest`, the same
 step an upload takes. Whatever happens, `close` leaves nothing behind in staging.
 
-The threads can start before there is an event loop (`shoebox import` starts copying while the rest of
-Shoebox is still being imported: see `importer/head_start.py`), so this module imports no asyncio at
-load time; copies finished before `attach` wait for it.
+Two halves: `CopyThreads` copy and hand each finished copy to a `deliver` callback; `CopyQueue`, on the
+event loop, holds the copies until the session takes them in its order. `Copier` joins them in one
+process (the server's auto-import). `shoebox import` runs the threads in a process of its own, started
+before the rest of Shoebox is even imported, and feeds a `CopyQueue` from its pipe (`copy_process.py`).
+This module imports no asyncio at load time, for that process's sake.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from appliance.importer.policy import SourceFile
 from appliance.library.staging import Stager
@@ -50,40 +52,32 @@ class Copy:
 
     file: SourceFile
     sidecar: SourceFile | None
-    copied: int = 0  # bytes copied so far (progress)
+    copied: int = 0  # bytes copied (progress)
     outcome: Staged | BaseException | None = None
 
 
-class Copier:
-    """Copier threads over `files` (in ingest order), at most `window` staged and not yet `done` with.
-    Per-file state exists only for files in flight: a card of 100 000 files costs no more memory."""
+class CopyThreads:
+    """Threads staging `files` one after another in their order, each finished copy handed to `deliver`
+    (from the thread that made it); at most `window` delivered and not yet `release`d. Per-file state
+    exists only for files in flight: a card of 100 000 files costs no more memory."""
 
-    def __init__(self, stager: Stager, stop: threading.Event, *, threads: int = THREADS, window: int = WINDOW,
+    def __init__(self, stager: Stager, stop: threading.Event, deliver: Callable[[Copy], None],
+                 broken: Callable[[BaseException], None], *, threads: int = THREADS, window: int = WINDOW,
                  ahead: int = READ_AHEAD) -> None:
         self.stager = stager
         self.stop = stop
+        self.deliver = deliver
+        self.broken = broken  # the file list itself failed: no more copies will come
         self.threads = threads
-        self.window = window
         self.ahead = ahead
         self._files: Iterator[tuple[SourceFile, SourceFile | None]] = iter(())
-        # the file iterator, the progress counter, `_started`, `_unwanted`, `_loop` and `_early`
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the file iterator and the worker list
         self._slots = threading.Semaphore(max(1, window))
         self._closing = threading.Event()
         self._workers: list[threading.Thread] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._early: list[Copy] = []  # finished before `attach`
-        self._started: set[str] = set()  # handed to a thread, not settled yet
-        self._unwanted: set[str] = set()  # of those, the ones `discard`ed: dropped when they settle
-        self._ready: dict[str, Copy] = {}  # copied (or failed), not taken yet; the loop's thread only
-        self._waiting: dict[str, asyncio.Future[Copy]] = {}  # takers waiting for their copy
-        self._closed = False
-        self._broken: BaseException | None = None  # the file list itself failed: no copy will come
-        self._copied = 0  # bytes copied of files not taken yet
 
     def start(self, files: Iterable[tuple[SourceFile, SourceFile | None]]) -> None:
-        """Copy these files (in ingest order; the iterable is read by the threads, under a lock). Any
-        thread may call it, with or without an event loop; the loop that takes the copies `attach`es."""
+        """Copy these files (in ingest order; the iterable is read by the threads, under a lock)."""
         with self._lock:
             if self._closing.is_set():
                 return
@@ -93,95 +87,19 @@ class Copier:
                 self._workers.append(worker)
                 worker.start()
 
-    def attach(self) -> None:
-        """From now on the running loop takes the copies (call it on that loop; `take` does)."""
-        import asyncio
-
-        if self._loop is not None:
-            return
-        with self._lock:
-            self._loop = asyncio.get_running_loop()
-            early, self._early = self._early, []
-        for copy in early:
-            self._settle(copy)
-
-    @property
-    def copied(self) -> int:
-        """Bytes copied ahead of the ingest (for the progress figure)."""
-        return self._copied
-
-    async def take(self, source: SourceFile) -> Staged:
-        """Wait for this file's copy: its staged files (the caller owns them now) or the copy's error.
-        Call `done` afterwards, whatever happened, to let the threads copy on."""
-        self.attach()
-        key = source.relpath
-        copy = self._ready.pop(key, None)
-        if copy is None:
-            if self._broken is not None:
-                raise self._broken
-            assert self._loop is not None
-            future: asyncio.Future[Copy] = self._loop.create_future()
-            self._waiting[key] = future
-            try:
-                copy = await future
-            except asyncio.CancelledError:
-                if future.done() and not future.cancelled():  # it arrived as the caller went away
-                    self._ready[key] = future.result()  # `close` removes it
-                raise
-            finally:
-                self._waiting.pop(key, None)
-        with self._lock:
-            self._copied -= copy.copied
-        if isinstance(copy.outcome, BaseException):
-            raise copy.outcome
-        assert copy.outcome is not None
-        return copy.outcome
-
-    def done(self) -> None:
-        """One taken file is finished with: one more may be staged."""
+    def release(self) -> None:
+        """One delivered copy is finished with: one more may be staged."""
         self._slots.release()
 
-    def discard(self, source: SourceFile) -> None:
-        """A file the session will not take after all: the database says this source brought it before,
-        which the threads did not know yet when they started copying it. Its copy is dropped, now or when
-        it arrives, and its place in the window freed. Call it on the loop's thread."""
-        key = source.relpath
-        copy = self._ready.pop(key, None)
-        if copy is not None:
-            self._drop(copy)
-            return
-        with self._lock:
-            if key in self._started:
-                self._unwanted.add(key)
-
-    def _drop(self, copy: Copy) -> None:
-        _remove_all(_staged_of(copy))
-        with self._lock:
-            self._copied -= copy.copied
-        self._slots.release()
-
-    async def close(self) -> None:
-        """Stop copying (the copy in flight finishes or stops between chunks), wait for the threads, and
-        remove what was staged and never taken."""
-        import asyncio
-
+    def stop_blocking(self) -> None:
+        """Stop (the copy in flight finishes or stops between chunks) and wait for the threads."""
         with self._lock:
             self._closing.set()
             workers = list(self._workers)
         for _ in workers:
             self._slots.release()  # wake threads waiting for a slot
         for worker in workers:
-            await asyncio.to_thread(worker.join)
-        await asyncio.sleep(0)  # the threads' last hand-overs run before this resumes (FIFO), but be sure
-        self._closed = True
-        with self._lock:
-            early, self._early = self._early, []
-        leftovers = [staged for copy in [*self._ready.values(), *early] for staged in _staged_of(copy)]
-        self._ready.clear()
-        for future in self._waiting.values():
-            future.cancel()
-        if leftovers:
-            await asyncio.to_thread(_remove_all, leftovers)
+            worker.join()
 
     def _work(self) -> None:
         buffer = bytearray(BUFFER)  # this thread's, for every file it copies
@@ -192,10 +110,8 @@ class Copier:
             try:
                 with self._lock:
                     following = next(self._files, None)
-                    if following is not None:
-                        self._started.add(following[0].relpath)
             except BaseException as err:  # a bug in the list: fail the takers rather than leave them waiting
-                self._call_loop(self._break, err)
+                self.broken(err)
                 return
             if following is None:
                 return
@@ -203,54 +119,180 @@ class Copier:
             try:
                 copy.outcome = self.stager.stage_path_blocking(
                     copy.file.path, copy.sidecar.path if copy.sidecar else None, stop=self.stop,
-                    progress=_Counter(self, copy), batch=True, buffer=buffer,
+                    batch=True, buffer=buffer,
                 )
+                copy.copied = sum(staged.size for staged in staged_of(copy))
             except BaseException as err:  # the taker gets the copy's error, whatever it is
                 copy.outcome = err
-            self._hand_over(copy)
+            self.deliver(copy)
 
-    def _hand_over(self, copy: Copy) -> None:
-        with self._lock:
-            if self._loop is None:  # not attached yet: `attach` settles it
-                self._early.append(copy)
-                return
-            loop = self._loop
-        try:
-            loop.call_soon_threadsafe(self._settle, copy)
-        except RuntimeError:  # the loop is gone: nobody will take it
-            _remove_all(_staged_of(copy))
 
-    def _call_loop(self, callback: Callable[[BaseException], None], error: BaseException) -> None:
-        with self._lock:
-            loop = self._loop
-        if loop is None:
-            self._broken = error  # `take` raises it
-        else:
-            loop.call_soon_threadsafe(callback, error)
+class CopyQueue:
+    """The event loop's side: copies `arrive` (on the loop's thread) in any order, and the session `take`s
+    them in its own. `release` lets the producer stage one more (a copy taken and `done` with, or dropped)."""
 
-    def _break(self, error: BaseException) -> None:
-        self._broken = error
-        for future in self._waiting.values():
-            if not future.done():
-                future.set_exception(error)
+    def __init__(self, release: Callable[[], None]) -> None:
+        self._release = release
+        self._ready: dict[str, Copy] = {}  # arrived, not taken yet
+        self._waiting: dict[str, asyncio.Future[Copy]] = {}  # takers waiting for their copy
+        self._unwanted: set[str] = set()  # discarded before they arrived: dropped when they do
+        self._closed = False
+        self._broken: BaseException | None = None  # no more copies will come, for this reason
 
-    def _settle(self, copy: Copy) -> None:
+    @property
+    def copied(self) -> int:
+        """Bytes copied ahead of the ingest (for the progress figure)."""
+        return sum(copy.copied for copy in self._ready.values())
+
+    def arrive(self, copy: Copy) -> None:
         key = copy.file.relpath
-        with self._lock:
-            self._started.discard(key)
-            unwanted = key in self._unwanted
+        if key in self._unwanted:
             self._unwanted.discard(key)
-        if unwanted:
             self._drop(copy)
             return
         if self._closed:  # too late to be taken
-            _remove_all(_staged_of(copy))
+            remove_all(staged_of(copy))
             return
         future = self._waiting.pop(key, None)
         if future is not None and not future.done():
             future.set_result(copy)
         else:
             self._ready[key] = copy
+
+    def fail(self, error: BaseException) -> None:
+        """No more copies will come: the takers still waiting get `error`."""
+        if self._broken is None:
+            self._broken = error
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(error)
+
+    async def take(self, source: SourceFile) -> Staged:
+        """Wait for this file's copy: its staged files (the caller owns them now) or the copy's error.
+        Call `done` afterwards, whatever happened, to let the copying go on."""
+        import asyncio
+
+        key = source.relpath
+        copy = self._ready.pop(key, None)
+        if copy is None:
+            if self._broken is not None:
+                raise self._broken
+            future: asyncio.Future[Copy] = asyncio.get_running_loop().create_future()
+            self._waiting[key] = future
+            try:
+                copy = await future
+            except asyncio.CancelledError:
+                if future.done() and not future.cancelled():  # it arrived as the caller went away
+                    self._ready[key] = future.result()  # `close` removes it
+                raise
+            finally:
+                self._waiting.pop(key, None)
+        if isinstance(copy.outcome, BaseException):
+            raise copy.outcome
+        assert copy.outcome is not None
+        return copy.outcome
+
+    def done(self) -> None:
+        """One taken file is finished with: one more may be staged."""
+        self._release()
+
+    def discard(self, source: SourceFile) -> None:
+        """A file the session will not take after all (the database says this source brought it before,
+        which the copying did not know yet when it started): its copy is dropped, now or when it
+        arrives, and its place freed."""
+        copy = self._ready.pop(source.relpath, None)
+        if copy is not None:
+            self._drop(copy)
+        else:
+            self._unwanted.add(source.relpath)
+
+    async def close(self) -> None:
+        """After the producer stopped: remove what arrived and was never taken; later arrivals are removed
+        as they come."""
+        import asyncio
+
+        self._closed = True
+        leftovers = [staged for copy in self._ready.values() for staged in staged_of(copy)]
+        self._ready.clear()
+        for future in self._waiting.values():
+            future.cancel()
+        if leftovers:
+            await asyncio.to_thread(remove_all, leftovers)
+
+    def _drop(self, copy: Copy) -> None:
+        remove_all(staged_of(copy))
+        self._release()
+
+
+class CopySource(Protocol):
+    """What a session takes its copies from: a `Copier` here, or `shoebox import`'s copy process."""
+
+    @property
+    def copied(self) -> int: ...
+
+    def attach(self) -> None: ...
+
+    async def take(self, source: SourceFile) -> Staged: ...
+
+    def done(self) -> None: ...
+
+    def discard(self, source: SourceFile) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Copier:
+    """Copier threads and their queue in this process (the server's imports), started on the loop."""
+
+    def __init__(self, stager: Stager, stop: threading.Event, *, threads: int = THREADS, window: int = WINDOW,
+                 ahead: int = READ_AHEAD) -> None:
+        self._threads = CopyThreads(stager, stop, self._deliver, self._broken, threads=threads, window=window,
+                                    ahead=ahead)
+        self._queue = CopyQueue(self._threads.release)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def copied(self) -> int:
+        return self._queue.copied
+
+    def start(self, files: Iterable[tuple[SourceFile, SourceFile | None]]) -> None:
+        """Copy these files, in this order (call it on the loop that takes them)."""
+        import asyncio
+
+        self._loop = asyncio.get_running_loop()
+        self._threads.start(files)
+
+    def attach(self) -> None:
+        """Nothing to do: the copies arrive on the loop `start` ran on."""
+
+    async def take(self, source: SourceFile) -> Staged:
+        return await self._queue.take(source)
+
+    def done(self) -> None:
+        self._queue.done()
+
+    def discard(self, source: SourceFile) -> None:
+        self._queue.discard(source)
+
+    async def close(self) -> None:
+        """Stop copying, wait for the threads, and remove what was staged and never taken."""
+        import asyncio
+
+        await asyncio.to_thread(self._threads.stop_blocking)
+        await asyncio.sleep(0)  # the threads' last hand-overs run before this resumes (FIFO), but be sure
+        await self._queue.close()
+
+    def _deliver(self, copy: Copy) -> None:
+        try:
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self._queue.arrive, copy)
+        except RuntimeError:  # the loop is gone: nobody will take it
+            remove_all(staged_of(copy))
+
+    def _broken(self, error: BaseException) -> None:
+        with contextlib.suppress(RuntimeError):
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self._queue.fail, error)
 
 
 def read_ahead(files: Iterable[tuple[SourceFile, SourceFile | None]],
@@ -287,29 +329,19 @@ def _advise_will_need(file: SourceFile) -> int:
     return file.size
 
 
-def _staged_of(copy: Copy) -> list[StagedFile]:
-    if copy.outcome is None or isinstance(copy.outcome, BaseException):
+def staged_of(copy: Copy) -> list[StagedFile]:
+    return staged_files(copy.outcome)
+
+
+def staged_files(outcome: Staged | BaseException | None) -> list[StagedFile]:
+    """The files a copy's outcome left in staging (none if it failed)."""
+    if outcome is None or isinstance(outcome, BaseException):
         return []
-    staged, sidecar = copy.outcome
+    staged, sidecar = outcome
     return [staged] if sidecar is None else [staged, sidecar]
 
 
-class _Counter:
-    """The progress callback of one copy (called from its thread with each chunk's size)."""
-
-    __slots__ = ("copier", "copy")
-
-    def __init__(self, copier: Copier, copy: Copy) -> None:
-        self.copier = copier
-        self.copy = copy
-
-    def __call__(self, size: int) -> None:
-        with self.copier._lock:
-            self.copy.copied += size
-            self.copier._copied += size
-
-
-def _remove_all(staged: list[StagedFile]) -> None:
+def remove_all(staged: list[StagedFile]) -> None:
     for item in staged:
         with contextlib.suppress(OSError):
             item.path.unlink(missing_ok=True)

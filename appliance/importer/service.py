@@ -20,7 +20,7 @@ from appliance.clock import Clock, iso
 from appliance.errors import BadRequest, InsufficientStorage, ShoeboxError
 from appliance.ids import new_id
 from appliance.importer.batcher import IngestBatcher
-from appliance.importer.copier import THREADS, WINDOW, Copier
+from appliance.importer.copier import THREADS, WINDOW, Copier, CopySource
 from appliance.importer.events import ImportEvents
 from appliance.importer.head_start import HeadStart
 from appliance.importer.policy import (
@@ -111,7 +111,7 @@ class _Run:
     # (they were not recorded as handled, so the resumed session tries them again)
     handled: list[tuple[Any, ...]] = field(default_factory=list)  # import_files rows not yet written
     last_progress: float = 0.0
-    copier: Copier | None = None
+    copier: CopySource | None = None
     batcher: IngestBatcher | None = None
 
     @property
@@ -199,12 +199,11 @@ class ImportService:
         except BaseException:
             scanning.add_done_callback(lambda done: done.cancelled() or done.exception())
             raise
-        if head_start is not None:
-            run.known = head_start.known  # the copier threads look at this very dict: filled below
         try:
-            scan, known = await asyncio.gather(self._scan(run, scanning),
-                                               self.imports.known_files(source.key, owner.id))
-            run.known.update(known)
+            scan, run.known = await asyncio.gather(self._scan(run, scanning),
+                                                   self.imports.known_files(source.key, owner.id))
+            if head_start is not None:
+                head_start.tell_known(run.known)
             await self._import_all(run, scan.items, head_start.copier if head_start is not None else None)
             await self._finish(run, "completed")
         except (SourceGone, ImportStopped) as err:
@@ -251,7 +250,7 @@ class ImportService:
             run.record.error = f"only the first {self.limits.max_files} files were listed"
         return scan
 
-    async def _import_all(self, run: _Run, items: list[ImportItem], copier: Copier | None = None) -> None:
+    async def _import_all(self, run: _Run, items: list[ImportItem], copier: CopySource | None = None) -> None:
         """Copier threads stage the files in order, ahead of the workers; a few workers share the list and
         ingest them; the first fatal error stops the others (between chunks, never by cancelling a commit)
         and is raised once they have all finished. `copier`: one already started on these files."""

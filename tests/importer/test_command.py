@@ -8,6 +8,7 @@ import io
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from appliance.config import Settings
@@ -80,10 +81,9 @@ async def test_files_copied_before_the_database_said_they_were_known_are_dropped
                               album=None)
     assert await import_folder(args, io.StringIO()) == 0
     assets = rows(settings, "SELECT id FROM assets")
-    head_start = start_copying(args)
+    head_start = start_copying(args)  # the copy process
     assert head_start is not None
-    head_start.scan_blocking()
-    await asyncio.to_thread(lambda: [worker.join() for worker in head_start.copier._workers])
+    await _settled(lambda: len(staging_leftovers(settings)))
     assert len(staging_leftovers(settings)) >= 5  # every file copied again, sidecars included
 
     out = io.StringIO()
@@ -91,6 +91,20 @@ async def test_files_copied_before_the_database_said_they_were_known_are_dropped
     assert "completed: 6 found, 0 imported, 6 already in the library" in out.getvalue()
     assert staging_leftovers(settings) == []
     assert rows(settings, "SELECT id FROM assets") == assets
+
+
+async def _settled(count: Callable[[], int], quiet: float = 0.5, limit: float = 20.0) -> None:
+    """Wait until `count()` is non-zero and has not changed for `quiet` seconds."""
+    last, since, waited = -1, 0.0, 0.0
+    while waited < limit:
+        now = count()
+        since = since + 0.05 if now == last and now else 0.0
+        if since >= quiet:
+            return
+        last = now
+        await asyncio.sleep(0.05)
+        waited += 0.05
+    raise AssertionError("the count never settled")
 
 
 def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise() -> None:
