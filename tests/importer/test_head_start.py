@@ -1,0 +1,59 @@
+"""`shoebox import`'s copy process: it walks and copies ahead, and never outlives what it was started for."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+from appliance.config import Settings
+from appliance.importer.copier import staged_files
+from appliance.importer.head_start import HeadStart, _receive
+from tests.importer.conftest import build_card, staging_leftovers
+
+
+def _wait_for_exit(pid: int, limit: float = 20.0) -> int:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.02)
+    raise AssertionError(f"the copy process {pid} is still running")
+
+
+async def test_the_walk_comes_first_and_closing_stops_the_process_and_empties_staging(
+    settings: Settings, tmp_path: Path
+) -> None:
+    card = build_card(tmp_path / "card", tmp_path / "outside")
+    head_start = HeadStart.fork(card.root, settings.data_dir, 1 << 30)
+    scan = await asyncio.to_thread(head_start.scan_blocking)
+    assert scan.asset_count == 6
+    await asyncio.sleep(0.3)  # it copies meanwhile, nobody takes the copies
+    await head_start.close()
+    await head_start.close()  # twice is fine
+    assert staging_leftovers(settings) == []
+    try:
+        os.kill(head_start.pid, 0)
+    except ProcessLookupError:
+        pass
+    else:
+        raise AssertionError("the copy process outlived its close")
+
+
+async def test_when_its_parent_goes_away_the_process_stops(settings: Settings, tmp_path: Path) -> None:
+    """The parent's end of the command pipe closing (the parent killed) is the child's signal to stop; what it
+    still finishes is removed, not reported (what it reported before was the parent's to remove)."""
+    card = build_card(tmp_path / "card", tmp_path / "outside")
+    head_start = HeadStart.fork(card.root, settings.data_dir, 1 << 30)
+    await asyncio.to_thread(head_start.scan_blocking)
+    os.close(head_start._commands)  # as the kernel does when the parent dies
+    status = await asyncio.to_thread(_wait_for_exit, head_start.pid)
+    assert os.waitstatus_to_exitcode(status) == 0
+    reported = []
+    while (message := _receive(head_start._reports)) is not None:
+        reported.append(message)
+    os.close(head_start._reports)
+    staged = {item.path for message in reported if message[0] == "copy" for item in staged_files(message[3])}
+    assert set(staging_leftovers(settings)) <= staged  # nothing else left behind
