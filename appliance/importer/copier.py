@@ -37,7 +37,10 @@ log = logging.getLogger(__name__)
 
 Staged = tuple[StagedFile, StagedFile | None]
 THREADS = 2  # copier threads: copying and hashing are in the kernel and OpenSSL, which need no GIL
-WINDOW = 64  # files staged and not yet ingested, at most
+# Staged and not yet ingested, at most: this many files and this many bytes (a single bigger file may go
+# alone). Room to run ahead while the session starts up or a group's sync runs, with staging bounded.
+WINDOW = 256
+WINDOW_BYTES = 512 * 1024 * 1024
 # How many bytes of the files after the ones being copied are asked from the source ahead of time: the
 # card or disk reads them while the threads copy and hash, instead of each copy waiting for its reads.
 READ_AHEAD = 32 * 1024 * 1024
@@ -54,16 +57,18 @@ class Copy:
     sidecar: SourceFile | None
     copied: int = 0  # bytes copied (progress)
     outcome: Staged | BaseException | None = None
+    reserved: int = 0  # bytes of the window it holds until released (its source sizes)
 
 
 class CopyThreads:
     """Threads staging `files` one after another in their order, each finished copy handed to `deliver`
-    (from the thread that made it); at most `window` delivered and not yet `release`d. Per-file state
-    exists only for files in flight: a card of 100 000 files costs no more memory."""
+    (from the thread that made it); at most `window` files and `window_bytes` bytes copied or being
+    copied and not yet `release`d. Per-file state exists only for files in flight: a card of 100 000 files
+    costs no more memory."""
 
     def __init__(self, stager: Stager, stop: threading.Event, deliver: Callable[[Copy], None],
                  broken: Callable[[BaseException], None], *, threads: int = THREADS, window: int = WINDOW,
-                 ahead: int = READ_AHEAD) -> None:
+                 window_bytes: int = WINDOW_BYTES, ahead: int = READ_AHEAD) -> None:
         self.stager = stager
         self.stop = stop
         self.deliver = deliver
@@ -72,7 +77,9 @@ class CopyThreads:
         self.ahead = ahead
         self._files: Iterator[tuple[SourceFile, SourceFile | None]] = iter(())
         self._lock = threading.Lock()  # the file iterator and the worker list
-        self._slots = threading.Semaphore(max(1, window))
+        self._room = threading.Condition()  # the window: the two counts below
+        self._window, self._window_bytes = max(1, window), window_bytes
+        self._held, self._held_bytes = 0, 0
         self._closing = threading.Event()
         self._workers: list[threading.Thread] = []
 
@@ -87,26 +94,26 @@ class CopyThreads:
                 self._workers.append(worker)
                 worker.start()
 
-    def release(self) -> None:
-        """One delivered copy is finished with: one more may be staged."""
-        self._slots.release()
+    def release(self, reserved: int) -> None:
+        """A delivered copy (holding `reserved` bytes of the window) is finished with."""
+        with self._room:
+            self._held -= 1
+            self._held_bytes -= reserved
+            self._room.notify_all()
 
     def stop_blocking(self) -> None:
         """Stop (the copy in flight finishes or stops between chunks) and wait for the threads."""
         with self._lock:
             self._closing.set()
             workers = list(self._workers)
-        for _ in workers:
-            self._slots.release()  # wake threads waiting for a slot
+        with self._room:
+            self._room.notify_all()  # wake threads waiting for room
         for worker in workers:
             worker.join()
 
     def _work(self) -> None:
         buffer = bytearray(BUFFER)  # this thread's, for every file it copies
-        while True:
-            self._slots.acquire()
-            if self._closing.is_set():
-                return
+        while not self._closing.is_set():
             try:
                 with self._lock:
                     following = next(self._files, None)
@@ -116,6 +123,9 @@ class CopyThreads:
             if following is None:
                 return
             copy = Copy(*following)
+            copy.reserved = sum(part.size for part in following if part is not None)
+            if not self._wait_for_room(copy.reserved):
+                return
             try:
                 copy.outcome = self.stager.stage_path_blocking(
                     copy.file.path, copy.sidecar.path if copy.sidecar else None, stop=self.stop,
@@ -126,14 +136,29 @@ class CopyThreads:
                 copy.outcome = err
             self.deliver(copy)
 
+    def _wait_for_room(self, size: int) -> bool:
+        """Hold `size` bytes and a file of the window once there is room (False: closing instead)."""
+        with self._room:
+            while self._held and (self._held >= self._window or self._held_bytes + size > self._window_bytes):
+                if self._closing.is_set():
+                    return False
+                self._room.wait()
+            if self._closing.is_set():
+                return False
+            self._held += 1
+            self._held_bytes += size
+            return True
+
 
 class CopyQueue:
     """The event loop's side: copies `arrive` (on the loop's thread) in any order, and the session `take`s
-    them in its own. `release` lets the producer stage one more (a copy taken and `done` with, or dropped)."""
+    them in its own. `release(reserved)` gives a copy's room in the window back to the producer (once it
+    is taken and `done` with, or dropped)."""
 
-    def __init__(self, release: Callable[[], None]) -> None:
+    def __init__(self, release: Callable[[int], None]) -> None:
         self._release = release
         self._ready: dict[str, Copy] = {}  # arrived, not taken yet
+        self._taken: dict[str, int] = {}  # taken, not done with yet: the room each holds
         self._waiting: dict[str, asyncio.Future[Copy]] = {}  # takers waiting for their copy
         self._unwanted: set[str] = set()  # discarded before they arrived: dropped when they do
         self._closed = False
@@ -187,14 +212,17 @@ class CopyQueue:
                 raise
             finally:
                 self._waiting.pop(key, None)
+        self._taken[key] = copy.reserved
         if isinstance(copy.outcome, BaseException):
             raise copy.outcome
         assert copy.outcome is not None
         return copy.outcome
 
-    def done(self) -> None:
-        """One taken file is finished with: one more may be staged."""
-        self._release()
+    def done(self, source: SourceFile) -> None:
+        """A taken file is finished with (whatever happened): its room goes back to the copying."""
+        reserved = self._taken.pop(source.relpath, None)
+        if reserved is not None:
+            self._release(reserved)
 
     def discard(self, source: SourceFile) -> None:
         """A file the session will not take after all (the database says this source brought it before,
@@ -221,7 +249,7 @@ class CopyQueue:
 
     def _drop(self, copy: Copy) -> None:
         remove_all(staged_of(copy))
-        self._release()
+        self._release(copy.reserved)
 
 
 class CopySource(Protocol):
@@ -234,7 +262,7 @@ class CopySource(Protocol):
 
     async def take(self, source: SourceFile) -> Staged: ...
 
-    def done(self) -> None: ...
+    def done(self, source: SourceFile) -> None: ...
 
     def discard(self, source: SourceFile) -> None: ...
 
@@ -268,8 +296,8 @@ class Copier:
     async def take(self, source: SourceFile) -> Staged:
         return await self._queue.take(source)
 
-    def done(self) -> None:
-        self._queue.done()
+    def done(self, source: SourceFile) -> None:
+        self._queue.done(source)
 
     def discard(self, source: SourceFile) -> None:
         self._queue.discard(source)

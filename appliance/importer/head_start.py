@@ -144,7 +144,7 @@ class RemoteCopier:
 
     def __init__(self, head_start: HeadStart) -> None:
         self._head_start = head_start
-        self._queue = CopyQueue(lambda: self.send(("done",)))
+        self._queue = CopyQueue(lambda reserved: self.send(("done", reserved)))
         self._loop: asyncio.AbstractEventLoop | None = None
         self._buffer = bytearray()
         self._closed = False
@@ -167,8 +167,8 @@ class RemoteCopier:
         self.attach()
         return await self._queue.take(source)
 
-    def done(self) -> None:
-        self._queue.done()
+    def done(self, source: SourceFile) -> None:
+        self._queue.done(source)
 
     def discard(self, source: SourceFile) -> None:
         self._queue.discard(source)
@@ -224,8 +224,8 @@ class RemoteCopier:
         self._buffer += data
         for message in self._messages():
             if message[0] == "copy":
-                _, relpath, copied, outcome = message
-                self._queue.arrive(Copy(self._head_start.source_file(relpath), None, copied, outcome))
+                _, relpath, copied, outcome, reserved = message
+                self._queue.arrive(Copy(self._head_start.source_file(relpath), None, copied, outcome, reserved))
             elif message[0] == "broken":
                 self._queue.fail(message[1])
 
@@ -268,7 +268,7 @@ def _copy_process(root: Path, data_dir: Path, max_bytes: int, limits: Limits, th
             return False
 
     def deliver(copy: Copy) -> None:
-        if not report(("copy", copy.file.relpath, copy.copied, copy.outcome)):
+        if not report(("copy", copy.file.relpath, copy.copied, copy.outcome, copy.reserved)):
             remove_all(staged_of(copy))
 
     try:
@@ -284,7 +284,7 @@ def _copy_process(root: Path, data_dir: Path, max_bytes: int, limits: Limits, th
     workers.start(files_to_copy(scan.items, known))
     while (command := _receive(commands)) is not None and command[0] != "close":
         if command[0] == "done":
-            workers.release()
+            workers.release(command[1])
         elif command[0] == "known":
             known.update(command[1])
     gone.set()  # from here on, finished copies are removed

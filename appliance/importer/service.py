@@ -51,7 +51,7 @@ PROGRESS_INTERVAL = 0.5
 GONE_STREAK = 3
 # Files in flight: copied, or staged and waiting for their group's commit. Staged files are made durable
 # a group at a time (one filesystem sync for all of them, not an fsync each), so many wait together.
-WORKERS = WINDOW
+WORKERS = 64
 # Threads copying (the kernel copies, the thread hashes what was stored) ahead of the ingest: one per
 # core, hashing runs outside the GIL.
 COPIERS = THREADS
@@ -139,6 +139,7 @@ class ImportService:
         events: ImportEvents | None = None,
         workers: int = WORKERS,
         copiers: int = COPIERS,
+        window: int = WINDOW,
     ) -> None:
         self.ingest = ingest
         self.albums = albums
@@ -151,6 +152,7 @@ class ImportService:
         self.events = events or ImportEvents()
         self.workers = workers
         self.copiers = copiers
+        self.window = window  # files copied ahead of their commit, at most
 
     async def recover(self) -> None:
         """At start: sessions a stop or crash cut short become `interrupted`, to be resumed."""
@@ -257,7 +259,7 @@ class ImportService:
         queue = iter(items)
         failures: list[BaseException] = []
         if copier is None:
-            copier = Copier(self.ingest.stager, run.stop, threads=self.copiers, window=self.workers)
+            copier = Copier(self.ingest.stager, run.stop, threads=self.copiers, window=self.window)
             copier.start(files_to_copy(items, run.known))
         copier.attach()
         run.copier = copier
@@ -315,7 +317,7 @@ class ImportService:
                 request.sidecar = sidecar
                 result = await run.batcher.ingest_one(request, staged)
             finally:
-                run.copier.done()  # copied or failed, this file no longer holds a place in the window
+                run.copier.done(source_file)  # copied or failed, it no longer holds room in the window
         except ImportStopped as err:
             raise SourceGone("the card was removed") from err
         except OSError as err:

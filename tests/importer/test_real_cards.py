@@ -221,9 +221,10 @@ async def test_real_card_pulled_mid_import_resumes_on_reinsertion(
 ) -> None:
     """FAT/exFAT: the FUSE driver is killed (reads fail with ENOTCONN). ext4: the device is removed the way
     the unit does it (remove event, lazy unmount, loop device detached)."""
-    # more files than the importer has in flight (read ahead of their commit), so the pull after the
-    # first commits lands while files remain to be read
-    bulk = services.imports.workers + 24
+    # more files than the importer reads ahead of their commit, so the pull after the first commits lands
+    # while files remain to be read
+    monkeypatch.setattr(services.imports, "window", 40)
+    bulk = services.imports.window + 24
     image = build(kind, camera_tree(tmp_path / "tree", bulk=bulk, bulk_size=300_000), tmp_path, "PULL")
     monkeypatch.setattr(service_module, "PROGRESS_INTERVAL", 0.0)
     source = FakeEventSource()
