@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from binascii import b2a_base64
+from binascii import a2b_hex, b2a_base64
 from collections import OrderedDict
 from typing import Any
 
@@ -140,18 +140,22 @@ def _repeat(value: Any, n: int) -> bytes:
     return b"[" + b",".join([orjson.dumps(value)] * n) + b"]"
 
 
-def _thumbhashes(hexes: str | None) -> bytes:
+def _thumbhashes(hexes: bytes | None) -> bytes:
+    """The JSON array of base64 thumbhashes from their hex, comma-separated ('-' for none)."""
     if not hexes:
         return b"[]"
-    return orjson.dumps([b2a_base64(bytes.fromhex(h), newline=False).decode() if h != "-" else None
-                         for h in hexes.split(",")])
+    parts = hexes.split(b",")
+    if b"-" not in parts:
+        return b'["' + b'","'.join([b2a_base64(a2b_hex(h), newline=False) for h in parts]) + b'"]'
+    return b"[" + b",".join([b'"' + b2a_base64(a2b_hex(h), newline=False) + b'"' if h != b"-" else b"null"
+                             for h in parts]) + b"]"
 
 
-def json_columns(f: TimelineFilter, n: int, arrays: dict[str, str]) -> bytes:
+def json_columns(f: TimelineFilter, n: int, arrays: dict[str, bytes]) -> bytes:
     """TimelineRepository.bucket_json's arrays → the bytes `orjson.dumps(columns(...))` gives for the same
     month (same keys in the same order), without a Python object per photo and field."""
     owners = arrays["owner_id"] if "owner_id" in arrays else _repeat(f.owner_ids[0] if f.owner_ids else None, n)
-    fields: list[tuple[bytes, str | bytes]] = [
+    fields: list[tuple[bytes, bytes]] = [
         (b"id", arrays["id"]),
         (b"ownerId", owners),
         (b"ratio", arrays["ratio"]),
@@ -171,8 +175,7 @@ def json_columns(f: TimelineFilter, n: int, arrays: dict[str, str]) -> bytes:
     ]
     if f.with_stacked:
         fields.append((b"stack", arrays["stack_id"]))
-    return b"{" + b",".join(b'"' + key + b'":' + (value.encode() if isinstance(value, str) else value)
-                            for key, value in fields) + b"}"
+    return b"{" + b",".join([b'"' + key + b'":' + value for key, value in fields]) + b"}"
 
 
 def columns(f: TimelineFilter, names: list[str], rows: list[Any], *, with_coordinates: bool, viewer_id: str

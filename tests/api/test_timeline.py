@@ -258,6 +258,7 @@ async def test_a_month_written_by_sqlite_is_the_month_python_writes(
                TimelineFilter(owner_ids=both, visibility="timeline", with_stacked=True),
                TimelineFilter(owner_ids=[alice.id], with_stacked=True, order_desc=False),
                TimelineFilter(owner_ids=[bob.id], visibility="timeline"),
+               TimelineFilter(owner_ids=[alice.id], with_stacked=True),
                TimelineFilter(owner_ids=[alice.id], is_trashed=True), TimelineFilter(owner_ids=[])]
     for f in filters:
         for month in ("2024-03-01", "2024-04-01"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from appliance.storage import db as db_module
@@ -73,4 +74,46 @@ async def test_every_write_to_an_owners_assets_or_stacks_raises_their_version(tm
     assert seen[-1][1] > seen[-2][1]
     await changed("UPDATE assets SET owner_id = 'u' WHERE id = 'a1'")
     await changed("DELETE FROM assets WHERE id = 'a1'")
+    await db.close()
+
+
+async def test_a_month_newest_first_is_built_straight_from_the_index_in_the_order_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0010 keys the index newest first; an upgraded library's month, aggregated without a sort or a copy of
+    its rows, comes out in the order of `ORDER BY file_created_at DESC, id DESC` (ties by id), and anything
+    not one owner newest first still takes the ordered subquery."""
+    import random
+
+    every = db_module.migration_files()
+    monkeypatch.setattr(db_module, "migration_files", lambda: [m for m in every if m[0] < "0010"])
+    db = Database(tmp_path / "shoebox.db")
+    await db.open()
+    rng = random.Random(7)
+    for number in range(60):  # a few instants shared by several photos: the id decides among them
+        taken = f"2024-06-{rng.randint(1, 3):02d}T{rng.choice(['08', '12']):s}:00:00.000Z"
+        await insert_bare_asset(db, f"{rng.getrandbits(32):08x}-{number}", taken=taken, local=taken,
+                                width=rng.choice([None, 3, 4000]), height=3000)
+    await db.execute("UPDATE assets SET is_favorite = 1 WHERE rowid % 3 = 0")
+    await db.close()
+    monkeypatch.setattr(db_module, "migration_files", lambda: every)
+    await db.open()
+    repo = TimelineRepository(db)
+    for f in (TimelineFilter(owner_ids=["u"]), TimelineFilter(owner_ids=["u"], visibility="timeline"),
+              TimelineFilter(owner_ids=["u"], is_favorite=True), TimelineFilter(owner_ids=["u"], with_stacked=True),
+              TimelineFilter(owner_ids=["u"], order_desc=False)):
+        names, rows = await repo.bucket(f, "2024-06-01")
+        n, arrays = await repo.bucket_json(f, "2024-06-01", "u")
+        assert n == len(rows) > 0
+        assert orjson.loads(arrays["id"]) == [row[0] for row in rows], f
+        assert orjson.loads(arrays["file_created_at"]) == [row[names.index("file_created_at")] for row in rows]
+        plan = await repo.explain(*repo.bucket_json_sql(f, "2024-06-01", "u"))
+        if f.order_desc:
+            assert plan[0] == "SEARCH a USING INDEX assets_timeline (owner_id=? AND local_month=?)", plan
+            assert not any("CO-ROUTINE" in step for step in plan), plan
+        else:
+            assert any("CO-ROUTINE" in step for step in plan), plan
+    ordered = [row[0] for row in (await repo.bucket(TimelineFilter(owner_ids=["u"]), "2024-06-01"))[1]]
+    rows = await db.fetchall("SELECT id, file_created_at FROM assets WHERE owner_id = 'u'")
+    assert ordered == [r[0] for r in sorted(rows, key=lambda r: (r[1], r[0]), reverse=True)]
     await db.close()
