@@ -64,7 +64,7 @@ class Browse:
 
 
 def build_browse(db: Database, store: MediaStore, clock: Clock, access: AccessService, auth: AuthService,
-                 assets: AssetService, search: SearchService, *, timeline_cache_bytes: int = 16 * 1024 * 1024
+                 assets: AssetService, search: SearchService, *, timeline_cache_bytes: int = 24 * 1024 * 1024
                  ) -> Browse:
     users, albums = UserRepository(db), AlbumRepository(db)
     links = SharedLinkService(db, SharedLinkRepository(db), albums, users, access, clock)
