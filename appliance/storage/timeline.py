@@ -211,8 +211,9 @@ class TimelineRepository:
 
     async def versions(self, owner_ids: Sequence[str]) -> tuple[int, ...]:
         """The version of each owner's assets (`asset_versions`, raised by triggers at every change), 0 for an
-        owner who never had any."""
-        rows = await self.db.fetchall(
+        owner who never had any. A key lookup per owner, read on the loop's thread (`Database.lookup`): it
+        comes before every month, the month cache's too."""
+        rows = await self.db.lookup(
             f"SELECT owner_id, version FROM asset_versions WHERE owner_id IN ({_marks(owner_ids) or 'NULL'})",
             list(owner_ids),
         )
