@@ -160,6 +160,13 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1]
 
 
+def cold(db_path: Path) -> None:
+    """Drop the database file's pages (only this file's) from the page cache, as after a reboot or when other
+    work pushed them out: months then come from the disk."""
+    with open(db_path, "rb") as source:
+        os.posix_fadvise(source.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
 def warm(db_path: Path) -> None:
     """Read the database file once, so the page cache holds it (as on a box whose memory holds its library)."""
     with open(db_path, "rb") as source:
@@ -391,6 +398,8 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--warm", action="store_true",
                         help="read the database into the page cache first: months come from memory, not the disk")
+    parser.add_argument("--cold", action="store_true",
+                        help="drop the database file's pages from the page cache first (only that file's)")
     parser.add_argument("--server", choices=["both", "process", "inprocess"], default="both",
                         help="the server as its own `shoebox serve` process (as a box runs it, the goal's figures),"
                              " inside this process (the client shares its interpreter), or both, side by side")
@@ -413,6 +422,8 @@ async def main() -> None:
             for index, kind in enumerate(kinds):
                 if args.warm:
                     warm(folder / "shoebox.db")
+                elif args.cold:
+                    cold(folder / "shoebox.db")
                 server = kind(folder)
                 for name, figures in (await measure(folder, args.rounds, server)).items():
                     table.setdefault(name, [None] * len(kinds))[index] = figures
