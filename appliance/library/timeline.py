@@ -53,9 +53,10 @@ class MonthBody:
 
 class MonthCache:
     """Months of the timeline already built, gzipped (~4x smaller: at 1M assets a big month is ~880 KB of JSON,
-    ~230 KB gzipped), least recently used first out, each under the versions of its owners' assets at the
-    time it was read (`TimelineRepository.versions`, raised by triggers at every change to an asset or
-    stack): an entry is given only while those versions are unchanged.
+    ~230 KB gzipped), least recently used first out, each under the versions of its owners' month at the
+    time it was read (`TimelineRepository.month_versions`, raised by triggers at every change that can alter
+    the month: its assets, and the stacks they belong to): an entry is given only while those versions are
+    unchanged, and a change to one month leaves the others kept.
 
     The versions are read before the month, so a month stored is never older than its versions; they only
     grow, so a month read later than its versions say can only be found by nobody. The web app asks for the
@@ -156,10 +157,10 @@ class TimelineService:
             n, arrays = await self.repo.bucket_json(f, month, context.user_id)
             raw = json_columns(f, n, arrays)
             return MonthBody(len(raw), raw)
-        # what the month shows depends on the owners' assets and stacks (versioned), the filter and the viewer
+        # what the month shows depends on its owners' assets and stacks (versioned), the filter and the viewer
         key = (context.user_id, tuple(f.owner_ids), f.visibility, f.is_favorite, f.is_trashed, f.with_stacked,
                f.order_desc, month)
-        versions = await self.repo.versions(f.owner_ids)
+        versions = await self.repo.month_versions(f.owner_ids, month)
         kept = self.cache.get(key, versions)
         if kept is not None:
             return kept

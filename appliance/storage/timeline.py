@@ -209,13 +209,15 @@ class TimelineRepository:
         values = dict(zip(row.keys(), tuple(row), strict=True))
         return int(values.pop("n")), values
 
-    async def versions(self, owner_ids: Sequence[str]) -> tuple[int, ...]:
-        """The version of each owner's assets (`asset_versions`, raised by triggers at every change), 0 for an
-        owner who never had any. A key lookup per owner, read on the loop's thread (`Database.lookup`): it
-        comes before every month, the month cache's too."""
+    async def month_versions(self, owner_ids: Sequence[str], month: str) -> tuple[int, ...]:
+        """The version of each owner's month ('YYYY-MM-01' bucket; `asset_month_versions`, raised by triggers
+        at every change that can alter what the month shows, 0010_timeline_newest_first.sql), 0 for a month an
+        owner never had anything in. Key lookups, read on the loop's thread (`Database.lookup`): they come
+        before every month, the month cache's too."""
         rows = await self.db.lookup(
-            f"SELECT owner_id, version FROM asset_versions WHERE owner_id IN ({_marks(owner_ids) or 'NULL'})",
-            list(owner_ids),
+            f"SELECT owner_id, version FROM asset_month_versions WHERE month = ?"
+            f" AND owner_id IN ({_marks(owner_ids) or 'NULL'})",
+            [month_key(month), *owner_ids],
         )
         found = {row[0]: int(row[1]) for row in rows}
         return tuple(found.get(owner_id, 0) for owner_id in owner_ids)

@@ -47,33 +47,52 @@ async def test_upgrade_orders_existing_months_and_computes_their_columns(
     await db.close()
 
 
-async def test_every_write_to_an_owners_assets_or_stacks_raises_their_version(tmp_path: Path) -> None:
+async def test_every_change_raises_the_version_of_exactly_the_months_it_can_alter(tmp_path: Path) -> None:
+    """0010: a month kept in memory stays kept through changes to other months, so each write must raise the
+    version of every month whose timeline it can change (before and after a move; the months of a stack's
+    members, whose primary and count every member shows) and of no other."""
     db = Database(tmp_path / "shoebox.db")
     await db.open()
     repo = TimelineRepository(db)
-    assert await repo.versions(["u", "v"]) == (0, 0)
-    await insert_bare_asset(db, "a1", taken=NOW, local=NOW, width=4, height=3)
-    seen = [await repo.versions(["u", "v"])]
-
-    async def changed(sql: str, *params: object) -> None:
-        await db.execute(sql, params)
-        now = await repo.versions(["u", "v"])
-        assert now[0] > seen[-1][0], sql
-        seen.append(now)
-
-    await changed("UPDATE assets SET is_favorite = 1 WHERE id = 'a1'")
-    await changed("INSERT INTO asset_exif (asset_id, city, update_id) VALUES ('a1', 'Lyon', 'x')")
-    await changed("UPDATE asset_exif SET city = 'Turin' WHERE asset_id = 'a1'")
-    await changed("INSERT INTO stacks (id, owner_id, primary_asset_id, created_at, updated_at, update_id)"
-                  " VALUES ('s1', 'u', 'a1', ?, ?, 'x')", NOW, NOW)
-    await changed("UPDATE stacks SET primary_asset_id = 'a1', updated_at = 'y' WHERE id = 's1'")
-    await changed("DELETE FROM stacks WHERE id = 's1'")
+    months = ("2024-06-01", "2024-07-01", "2024-08-01")
+    assert await repo.month_versions(["u", "v"], months[0]) == (0, 0)
+    await insert_bare_asset(db, "a1", taken="2024-06-01T10:00:00.000Z", local="2024-06-01T10:00:00.000Z")
+    await insert_bare_asset(db, "a2", taken="2024-06-09T10:00:00.000Z", local="2024-06-09T10:00:00.000Z")
+    await insert_bare_asset(db, "a3", taken="2024-07-01T10:00:00.000Z", local="2024-07-01T10:00:00.000Z")
     await db.execute("INSERT INTO users (id, email, name, profile_changed_at, created_at, updated_at, update_id)"
                      " VALUES ('v', 'v@example.com', 'v', ?, ?, ?, 'x')", (NOW, NOW, NOW))
-    await changed("UPDATE assets SET owner_id = 'v' WHERE id = 'a1'")  # both owners' months change
-    assert seen[-1][1] > seen[-2][1]
-    await changed("UPDATE assets SET owner_id = 'u' WHERE id = 'a1'")
-    await changed("DELETE FROM assets WHERE id = 'a1'")
+
+    async def versions() -> dict[tuple[str, str], int]:
+        found = {}
+        for month in months:
+            for owner, version in zip(("u", "v"), await repo.month_versions(["u", "v"], month), strict=True):
+                found[(owner, month[:7])] = version
+        return found
+
+    async def raises(expected: set[tuple[str, str]], sql: str, *params: object) -> None:
+        before = await versions()
+        await db.execute(sql, params)
+        after = await versions()
+        assert {key for key in after if after[key] != before[key]} == expected, sql
+        assert all(after[key] >= before[key] for key in after), sql  # never back
+
+    june, july, august = ("u", "2024-06"), ("u", "2024-07"), ("u", "2024-08")
+    await raises({june}, "UPDATE assets SET is_favorite = 1 WHERE id = 'a1'")
+    await raises({june}, "INSERT INTO asset_exif (asset_id, city, update_id) VALUES ('a1', 'Lyon', 'x')")
+    await raises({june}, "UPDATE asset_exif SET city = 'Turin', orientation = '6' WHERE asset_id = 'a1'")
+    await raises({july}, "UPDATE assets SET thumbhash = x'0102' WHERE id = 'a3'")
+    await raises({july, august}, "UPDATE assets SET local_date_time = '2024-08-02T10:00:00.000Z' WHERE id = 'a3'")
+    await raises(set(), "INSERT INTO stacks (id, owner_id, primary_asset_id, created_at, updated_at, update_id)"
+                        " VALUES ('s1', 'u', 'a1', ?, ?, 'x')", NOW, NOW)  # no member yet
+    await raises({august}, "UPDATE assets SET stack_id = 's1' WHERE id = 'a3'")
+    await raises({june, august}, "UPDATE assets SET stack_id = 's1' WHERE id = 'a1'")  # a3's count shows it
+    await raises({june, august}, "UPDATE stacks SET primary_asset_id = 'a3' WHERE id = 's1'")
+    await raises({june, august}, "UPDATE assets SET stack_id = NULL WHERE id = 'a1'")  # leaves: a3's count
+    await raises({august}, "DELETE FROM stacks WHERE id = 's1'")
+    await raises({august}, "UPDATE assets SET stack_id = NULL WHERE id = 'a3'")
+    await raises({june, ("v", "2024-06")}, "UPDATE assets SET owner_id = 'v' WHERE id = 'a1'")
+    await raises({june}, "DELETE FROM assets WHERE id = 'a2'")
+    await raises({("v", "2024-06")}, "DELETE FROM assets WHERE id = 'a1'")
     await db.close()
 
 
