@@ -51,11 +51,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         import gc
 
         gc.disable()  # loading the modules makes only objects that live as long as the process: nothing to collect
+        from appliance.importer.head_start import start_copying
+
+        head_start = start_copying(args)  # copying starts now, beside the imports below
         from appliance.importer.command import exit_now, run_import
 
         gc.freeze()  # and later collections need not look at them again
         gc.enable()
-        code = run_import(args)
+        code = run_import(args, head_start)
         if argv is None:  # the process's own command line: the import was the whole program
             exit_now(code)
         return code

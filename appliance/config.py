@@ -4,7 +4,6 @@ environment, which wins over the file, which wins over the defaults."""
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -83,6 +82,8 @@ def load_settings(
     extra: dict[str, Any] = {}
     if path is not None:
         with open(path, "rb") as handle:
+            import tomllib  # only when there is a config file: not on every start
+
             raw = tomllib.load(handle)
         section = raw.get("shoebox", raw)
         for key, value in section.items():

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from appliance.clock import Clock, utc_now
-from appliance.config import Settings, load_settings
+from appliance.config import Settings
 from appliance.errors import ShoeboxError
 from appliance.importer.events import Event
+from appliance.importer.head_start import HeadStart, command_settings
 from appliance.importer.service import ImportService, ImportSource
 from appliance.library.access import AccessService
 from appliance.library.albums import AlbumService
@@ -89,8 +90,17 @@ def build_import_service(settings: Settings, *, clock: Clock = utc_now) -> Impor
     )
 
 
-async def import_folder(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    settings = load_settings({"data_dir": getattr(args, "data_dir", None), "config": getattr(args, "config", None)})
+async def import_folder(args: argparse.Namespace, out: TextIO = sys.stdout, head_start: HeadStart | None = None) -> int:
+    """`head_start`: the walk and copier threads `start_copying` began for this command line."""
+    try:
+        return await _import_folder(args, out, head_start)
+    finally:
+        if head_start is not None:
+            await head_start.close()  # after an early error, what it staged is removed
+
+
+async def _import_folder(args: argparse.Namespace, out: TextIO, head_start: HeadStart | None) -> int:
+    settings = command_settings(args)
     path = Path(args.path)
     if not await asyncio.to_thread(path.is_dir):
         print(f"shoebox import: {path} is not a folder", file=sys.stderr)
@@ -101,7 +111,7 @@ async def import_folder(args: argparse.Namespace, out: TextIO = sys.stdout) -> i
     for folder in ("library", "thumbs", "encoded-video", "upload-tmp"):
         (settings.data_dir / folder).mkdir(parents=True, exist_ok=True)
     await db.open()
-    stop = threading.Event()
+    stop = head_start.stop if head_start is not None else threading.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -111,7 +121,7 @@ async def import_folder(args: argparse.Namespace, out: TextIO = sys.stdout) -> i
     try:
         record = await imports.run(
             ImportSource.folder(path), user_email=getattr(args, "user", None), album=getattr(args, "album", None),
-            stop=stop,
+            stop=stop, head_start=head_start,
         )
     except ShoeboxError as err:
         print(f"shoebox import: {err.message}", file=sys.stderr)
@@ -126,11 +136,11 @@ async def import_folder(args: argparse.Namespace, out: TextIO = sys.stdout) -> i
     return EXIT_CODES.get(record.state, 1)
 
 
-def run_import(args: argparse.Namespace) -> int:
+def run_import(args: argparse.Namespace, head_start: HeadStart | None = None) -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return asyncio.run(import_folder(args))
+    return asyncio.run(import_folder(args, head_start=head_start))
 
 
 def exit_now(code: int) -> NoReturn:

@@ -9,11 +9,15 @@ from __future__ import annotations
 import errno
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.media import mimetypes
+
+if TYPE_CHECKING:
+    from appliance.storage.imports import KnownFile
 
 log = logging.getLogger(__name__)
 
@@ -182,3 +186,23 @@ def scan_blocking(root: Path, limits: Limits | None = None) -> ScanResult:
 def is_gone(err: BaseException) -> bool:
     """Does this error mean the source disappeared rather than one bad file?"""
     return isinstance(err, OSError) and err.errno in GONE_ERRNOS
+
+
+def known_copy(known: Mapping[str, KnownFile], file: SourceFile) -> KnownFile | None:
+    """The source's record of this file, if it brought the same file (path, size, mtime) before."""
+    entry = known.get(file.relpath)
+    if entry is not None and entry.size == file.size and entry.mtime_ns == file.mtime_ns:
+        return entry
+    return None
+
+
+def files_to_copy(items: Iterable[ImportItem],
+                  known: Mapping[str, KnownFile]) -> Iterator[tuple[SourceFile, SourceFile | None]]:
+    """The files to copy, with their sidecars, in the order a session ingests them (a live photo's video
+    before its photo), without those the source brought before. `known` is read as the files are asked
+    for: it may be filled while this runs (an import starts copying before its database is open)."""
+    for item in items:
+        if item.live_video is not None:
+            yield from files_to_copy([item.live_video], known)
+        if known_copy(known, item.file) is None:
+            yield item.file, item.sidecar

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,12 +19,24 @@ from typing import Any
 from appliance.clock import Clock, iso
 from appliance.errors import BadRequest, InsufficientStorage, ShoeboxError
 from appliance.ids import new_id
-from appliance.importer.copier import Copier, IngestBatcher
+from appliance.importer.batcher import IngestBatcher
+from appliance.importer.copier import THREADS, WINDOW, Copier
 from appliance.importer.events import ImportEvents
-from appliance.importer.policy import ImportItem, Limits, ScanResult, SourceFile, is_gone, scan_blocking
+from appliance.importer.head_start import HeadStart
+from appliance.importer.policy import (
+    ImportItem,
+    Limits,
+    ScanResult,
+    SourceFile,
+    files_to_copy,
+    is_gone,
+    known_copy,
+    scan_blocking,
+)
 from appliance.library.albums import AlbumService
 from appliance.library.auth import AuthContext
-from appliance.library.ingest import ImportStopped, IngestRequest, IngestService
+from appliance.library.ingest import IngestRequest, IngestService
+from appliance.library.staging import ImportStopped
 from appliance.storage.imports import ImportRepository, ImportSessionRecord, KnownFile
 from appliance.storage.records import UserRecord
 from appliance.storage.users import UserRepository
@@ -40,10 +51,10 @@ PROGRESS_INTERVAL = 0.5
 GONE_STREAK = 3
 # Files in flight: copied, or staged and waiting for their group's commit. Staged files are made durable
 # a group at a time (one filesystem sync for all of them, not an fsync each), so many wait together.
-WORKERS = 64
+WORKERS = WINDOW
 # Threads copying (the kernel copies, the thread hashes what was stored) ahead of the ingest: one per
 # core, hashing runs outside the GIL.
-COPIERS = 2
+COPIERS = THREADS
 
 
 @dataclass(frozen=True)
@@ -172,21 +183,29 @@ class ImportService:
 
     async def run(
         self, source: ImportSource, *, user_email: str | None = None, album: str | None = None,
-        stop: threading.Event | None = None,
+        stop: threading.Event | None = None, head_start: HeadStart | None = None,
     ) -> ImportSessionRecord:
-        """Import everything new from `source`. `album`: None = the template, "" = no album, else a name."""
+        """Import everything new from `source`. `album`: None = the template, "" = no album, else a name.
+        `head_start`: the walk and copier threads `shoebox import` started before this (same source, same
+        `stop`); the session takes them over, and closes them whatever happens."""
         owner = await self.resolve_owner(user_email)
         # the walk runs while the session is recorded (a transaction: a disk flush)
-        scanning = asyncio.ensure_future(asyncio.to_thread(scan_blocking, source.root, self.limits))
+        if head_start is not None:
+            scanning = asyncio.ensure_future(asyncio.to_thread(head_start.scan_blocking))
+        else:
+            scanning = asyncio.ensure_future(asyncio.to_thread(scan_blocking, source.root, self.limits))
         try:
             run = await self._start(source, owner, album, stop or threading.Event())
         except BaseException:
             scanning.add_done_callback(lambda done: done.cancelled() or done.exception())
             raise
+        if head_start is not None:
+            run.known = head_start.known  # the copier threads look at this very dict: filled below
         try:
-            scan, run.known = await asyncio.gather(self._scan(run, scanning),
-                                                   self.imports.known_files(source.key, owner.id))
-            await self._import_all(run, scan.items)
+            scan, known = await asyncio.gather(self._scan(run, scanning),
+                                               self.imports.known_files(source.key, owner.id))
+            run.known.update(known)
+            await self._import_all(run, scan.items, head_start.copier if head_start is not None else None)
             await self._finish(run, "completed")
         except (SourceGone, ImportStopped) as err:
             await self._finish(run, "interrupted", str(err) or "the source went away")
@@ -232,14 +251,17 @@ class ImportService:
             run.record.error = f"only the first {self.limits.max_files} files were listed"
         return scan
 
-    async def _import_all(self, run: _Run, items: list[ImportItem]) -> None:
+    async def _import_all(self, run: _Run, items: list[ImportItem], copier: Copier | None = None) -> None:
         """Copier threads stage the files in order, ahead of the workers; a few workers share the list and
         ingest them; the first fatal error stops the others (between chunks, never by cancelling a commit)
-        and is raised once they have all finished."""
+        and is raised once they have all finished. `copier`: one already started on these files."""
         queue = iter(items)
         failures: list[BaseException] = []
-        run.copier = Copier(self.ingest, run.stop, threads=self.copiers, window=self.workers)
-        run.copier.start(self._to_copy(run, items))
+        if copier is None:
+            copier = Copier(self.ingest.stager, run.stop, threads=self.copiers, window=self.workers)
+            copier.start(files_to_copy(items, run.known))
+        copier.attach()
+        run.copier = copier
         run.batcher = IngestBatcher(self.ingest)
 
         async def worker() -> None:
@@ -278,8 +300,10 @@ class ImportService:
         """Import one file; returns its asset id (new or existing), or None if it failed."""
         self._check_stop(run)
         source_file = item.file
-        known = self._known(run, source_file)
+        known = known_copy(run.known, source_file)
         if known is not None:
+            if run.copier is not None:
+                run.copier.discard(source_file)  # in case it was copied before the database said so
             run.record.skipped += 1
             run.record.duplicates += 1
             await self._save(run)
@@ -333,23 +357,6 @@ class ImportService:
             device_asset_id=f"{run.record.source_key}/{source_file.relpath}"[:512], device_id=DEVICE_ID,
             source="import",
         )
-
-    @classmethod
-    def _to_copy(cls, run: _Run, items: list[ImportItem]) -> Iterator[tuple[SourceFile, SourceFile | None]]:
-        """The files to copy, with their sidecars, in the order `_import_item` ingests them."""
-        for item in items:
-            if item.live_video is not None:
-                yield from cls._to_copy(run, [item.live_video])
-            if cls._known(run, item.file) is None:
-                yield item.file, item.sidecar
-
-    @staticmethod
-    def _known(run: _Run, source_file: SourceFile) -> KnownFile | None:
-        """This source's record of the file, if it brought the same file (path, size, mtime) before."""
-        known = run.known.get(source_file.relpath)
-        if known is not None and known.size == source_file.size and known.mtime_ns == source_file.mtime_ns:
-            return known
-        return None
 
     async def _source_alive(self, run: _Run) -> bool:
         """After a read error: is the source still there (one bad file) or gone (pulled card)?"""

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import os
 import threading
@@ -34,6 +33,7 @@ from typing import Any
 from appliance.clock import Clock, iso, local_iso
 from appliance.errors import BadRequest, InsufficientStorage
 from appliance.ids import new_id, uuid7
+from appliance.library.staging import Stager
 from appliance.media import mimetypes
 from appliance.storage.assets import AssetRepository
 from appliance.storage.db import Database
@@ -45,10 +45,7 @@ from appliance.storage.users import UserRepository
 
 log = logging.getLogger(__name__)
 
-COPY_CHUNK = 1024 * 1024
-KERNEL_CHUNK = 4 * 1024 * 1024  # bytes copied by the kernel between stop checks
 GROUP_MAX = 64  # assets committed in one transaction at most
-WRITE_BEHIND = 16 * 1024 * 1024  # batch staging hands written bytes to the disk every this many
 
 
 @dataclass
@@ -178,6 +175,7 @@ class IngestService:
         self.store = store
         self.clock = clock
         self.max_upload_bytes = max_upload_bytes
+        self.stager = Stager(store, max_upload_bytes)
         self.min_free_bytes = min_free_bytes
         self.listeners: list[Any] = []  # callables(owner_id, asset_id) told of every created asset
         self._queue: list[_Pending] = []
@@ -266,8 +264,9 @@ class IngestService:
         live_video = await self._live_photo_video(request)
 
         asset_id = new_id()
-        original = self.store.original_relative(request.owner_id, asset_id, mimetypes.extension(filename))
-        sidecar = self.store.original_relative(request.owner_id, asset_id, ".xmp") if request.sidecar else None
+        taken = request.file_created_at
+        original = self.store.original_relative(request.owner_id, asset_id, mimetypes.extension(filename), taken)
+        sidecar = self.store.original_relative(request.owner_id, asset_id, ".xmp", taken) if request.sidecar else None
         now = iso(self.clock())
         record = AssetRecord(
             id=asset_id,
@@ -543,16 +542,9 @@ class IngestService:
     ) -> tuple[StagedFile, StagedFile | None]:
         """The copying half of `ingest_path`, for callers that copy in threads of their own (an import keeps
         copying while the loop commits): the staged file and sidecar, to be passed to `ingest` (the sidecar
-        as `request.sidecar`). `buffer`: the thread's own, reused from file to file (the bytes are hashed
-        this many at a time). Blocking; nothing is left in staging if it raises."""
-        staged = self._copy_to_staging_blocking(source, stop, progress, not batch, buffer)
-        if sidecar is None:
-            return staged, None
-        try:
-            return staged, self._copy_to_staging_blocking(sidecar, stop, None, not batch, buffer)
-        except BaseException:
-            staged.path.unlink(missing_ok=True)
-            raise
+        as `request.sidecar`). See `Stager.stage_path_blocking`."""
+        return self.stager.stage_path_blocking(source, sidecar, stop=stop, progress=progress, batch=batch,
+                                               buffer=buffer)
 
     async def _stage_path(
         self, source: Path, stop: threading.Event | None, progress: Callable[[int], None] | None,
@@ -574,48 +566,9 @@ class IngestService:
 
     def _copy_to_staging_blocking(
         self, source: Path, stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
-        durable: bool = True, buffer: bytearray | None = None,
+        durable: bool = True,
     ) -> StagedFile:
-        writer = self.store.new_staging_writer_blocking()
-        behind = 0
-        try:
-            # one reusable buffer, read straight into: no allocation per chunk, flat memory
-            buffer = bytearray(COPY_CHUNK) if buffer is None else buffer
-            view = memoryview(buffer)
-            with open(source, "rb", buffering=0) as handle:
-                with contextlib.suppress(OSError, AttributeError):
-                    os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
-                # a real file is copied by the kernel and hashed as stored; anything else through the buffer
-                kernel = isinstance(handle, io.FileIO)
-                while True:
-                    if stop is not None and stop.is_set():
-                        raise ImportStopped(f"stopped while copying {source}")
-                    count = writer.copy_in_blocking(handle.fileno(), KERNEL_CHUNK, buffer) if kernel else None
-                    if count is None:
-                        kernel = False
-                        count = handle.readinto(buffer)
-                        if count:
-                            writer.write_blocking(view[:count])
-                    if not count:
-                        break
-                    if writer.size > self.max_upload_bytes:
-                        raise BadRequest("File too large")
-                    if progress is not None:
-                        progress(count)
-                    if not durable and writer.size - behind >= WRITE_BEHIND:
-                        writer.write_behind_blocking()  # big files: the disk starts while we copy on
-                        behind = writer.size
-            return writer.finish_blocking() if durable else writer.finish_deferred_blocking()
-        except DiskFullError as err:
-            writer.abort_blocking()
-            raise InsufficientStorage("Not enough free disk space to store the file") from err
-        except BaseException:
-            writer.abort_blocking()
-            raise
-
-
-class ImportStopped(Exception):
-    """A copy from disk was asked to stop (the card is being removed, the import cancelled)."""
+        return self.stager.copy_blocking(source, stop, progress, durable)
 
 
 def file_times(path: Path) -> tuple[datetime, datetime]:

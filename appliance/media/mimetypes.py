@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import PurePath
-
 IMAGE_TYPES: dict[str, str] = {
     ".3fr": "image/3fr", ".ari": "image/ari", ".arw": "image/arw", ".cap": "image/cap", ".cin": "image/cin",
     ".cr2": "image/cr2", ".cr3": "image/cr3", ".crw": "image/crw", ".dcr": "image/dcr", ".dng": "image/dng",
@@ -33,7 +31,11 @@ WEB_IMAGE_TYPES = frozenset({".avif", ".gif", ".jpeg", ".jpg", ".png", ".webp", 
 
 
 def extension(filename: str) -> str:
-    return PurePath(filename).suffix.lower()
+    """The lower-cased suffix of the last path part, as `PurePosixPath(filename).suffix` has it (without
+    building a path object: this runs several times for every file ingested)."""
+    name = filename.rstrip("/").rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot:].lower() if 0 < dot < len(name) - 1 else ""
 
 
 def asset_type(filename: str) -> str | None:

@@ -11,11 +11,13 @@ import ctypes
 import errno
 import hashlib
 import logging
+import mmap
 import os
 import shutil
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -100,6 +102,26 @@ def _kernel_copy(source_fd: int, out_fd: int, count: int) -> int | None:
     return None
 
 
+_MAP_FLAGS = getattr(mmap, "MAP_SHARED", 0) | getattr(mmap, "MAP_POPULATE", 0)
+
+
+def _hash_mapped(digest: hashlib._Hash, fd: int, offset: int, end: int) -> bool:
+    """Hash bytes [offset, end) of a file straight from the page cache, through a read-only mapping: reading
+    them back into a buffer first cost more CPU than the SHA-1 itself. False if the file can't be mapped
+    (the caller reads it back instead)."""
+    start = offset - offset % mmap.ALLOCATIONGRANULARITY
+    try:
+        mapped = mmap.mmap(fd, end - start, flags=_MAP_FLAGS, prot=mmap.PROT_READ, offset=start)
+    except (OSError, ValueError, AttributeError):
+        return False
+    try:
+        with memoryview(mapped) as view:
+            digest.update(view[offset - start:])
+    finally:
+        mapped.close()
+    return True
+
+
 def _fsync_path(path: Path) -> None:
     """fsync a file or a folder by its path."""
     fd = os.open(path, os.O_RDONLY)
@@ -154,16 +176,20 @@ class StagingWriter:
             raise
         if copied is None or not copied:
             return copied
-        view = memoryview(buffer)
         offset, end = self._size, self._size + copied
+        if not _hash_mapped(self._hash, out, offset, end):
+            self._hash_read_back(out, offset, end, buffer)
+        self._size = end
+        return copied
+
+    def _hash_read_back(self, fd: int, offset: int, end: int, buffer: bytearray) -> None:
+        view = memoryview(buffer)
         while offset < end:
-            got = os.preadv(out, [view[: min(len(view), end - offset)]], offset)
+            got = os.preadv(fd, [view[: min(len(view), end - offset)]], offset)
             if got <= 0:
                 raise OSError(errno.EIO, f"staged file {self.path} is shorter than what was copied into it")
             self._hash.update(view[:got])
             offset += got
-        self._size = end
-        return copied
 
     def finish_blocking(self) -> StagedFile:
         try:
@@ -229,8 +255,14 @@ class MediaStore:
         return path
 
     @staticmethod
-    def original_relative(owner_id: str, asset_id: str, extension: str) -> str:
-        return f"library/{owner_id}/{asset_id[0:2]}/{asset_id[2:4]}/{asset_id}{extension}"
+    def original_relative(owner_id: str, asset_id: str, extension: str, taken: datetime) -> str:
+        """`library/<owner>/<year>/<month>/<id>.<ext>`, by the date the file says it was taken (UTC) when it
+        arrives: a card's photos land in a few folders (a folder per asset, as a hash-prefix layout has for
+        its first tens of thousands, cost a directory inode and a mkdir per file), and the tree reads by
+        date when the data folder is browsed over a share. Only new files use it: the stored path is what
+        counts, so files placed under an earlier layout stay where they are."""
+        month = taken.astimezone(UTC) if taken.tzinfo is not None else taken
+        return f"library/{owner_id}/{month.year:04d}/{month.month:02d}/{asset_id}{extension}"
 
     def commit_blocking(self, staged: Path, relative: str, mtime: float | None = None) -> None:
         """Move a complete staged file to its library path: never overwrites, and durable once it returns."""

@@ -17,7 +17,8 @@ What each side includes (printed with the figures):
                    the database transactions, the album, then the same `sync`.
 Each contender's `appliance` package is copied into the bench folder and byte-compiled first, as an
 installed package is (pip compiles on install; a server writes its own __pycache__): without that, a
-PYTHONDONTWRITEBYTECODE environment would make every run compile the whole package from source.
+PYTHONDONTWRITEBYTECODE environment would make every run compile the whole package from source. It runs
+as installed, without the editable-install import hook of this checkout's venv (see `installed_env`).
 It prints MB/s, the ratio to cp (goal ≥ 0.9), the import process's peak RSS (sampled) and the CPU seconds
 each side's process used (least of the rounds; cp's `sync` waits in the kernel), best and median
 of the rounds, and the load average before and after (the figures mean little on a busy machine).
@@ -118,6 +119,16 @@ def install(checkout: Path, target: Path) -> Path:
     return target
 
 
+def installed_env(checkout: Path) -> dict[str, str]:
+    """The environment of an installed Shoebox: the byte-compiled copy of its package, then the venv's
+    libraries. Run with `python -S`: this venv holds Shoebox as an *editable* install, whose import hook
+    (a .pth file that site runs at every start) costs ~20 ms and does not exist once `pip install .` has
+    installed it; -S skips the .pth files, PYTHONPATH lists what site would have added."""
+    import site
+
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(checkout), *site.getsitepackages()])}
+
+
 def drop_caches() -> None:
     subprocess.run(["sync"], check=True)
     Path("/proc/sys/vm/drop_caches").write_text("3\n")
@@ -190,13 +201,13 @@ def measure(base: Path, tree: Path, total: int, contenders: list[tuple[str, Path
             data_dir = base / f"data-{round_}"
             asyncio.run(make_admin(data_dir))
             prepare()
-            env = {**os.environ, "PYTHONPATH": str(checkout)}  # `checkout`: the byte-compiled copy
+            env = installed_env(checkout)
             if cold:  # the card's bytes come cold from the disk, not Python's own modules (a server has them);
                 # `import --help` would not load them: argparse answers before the command is imported
-                subprocess.run([sys.executable, "-c", "import appliance.importer.command"], env=env, cwd=checkout,
+                subprocess.run([sys.executable, "-S", "-c", "import appliance.importer.command"], env=env, cwd=checkout,
                                stdout=subprocess.DEVNULL, check=True)
             # in the checkout: `python -m` puts the working folder first on the path
-            seconds, peak, used = run_timed([sys.executable, "-m", "appliance", "import", str(tree),
+            seconds, peak, used = run_timed([sys.executable, "-S", "-m", "appliance", "import", str(tree),
                                              "--data-dir", str(data_dir)], env, cwd=checkout)
             times.setdefault(name, []).append(seconds)
             cpu.setdefault(name, []).append(used)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import os
@@ -10,7 +11,8 @@ import sys
 from pathlib import Path
 
 from appliance.config import Settings
-from appliance.importer.command import Progress
+from appliance.importer.command import Progress, import_folder
+from appliance.importer.head_start import start_copying
 from appliance.services import Services
 from appliance.storage.records import UserRecord
 from tests.conftest import REPO_ROOT
@@ -51,6 +53,7 @@ async def test_import_command_user_and_album_options(
     card = build_card(tmp_path / "card", tmp_path / "outside")
     unknown = await shoebox("import", str(card.root), "--data-dir", str(settings.data_dir), "--user", "x@y.z")
     assert unknown.returncode == 2 and "No user 'x@y.z'" in unknown.stderr
+    assert staging_leftovers(settings) == []  # what its head start had copied is gone with it
 
     named = await shoebox("import", str(card.root), "--data-dir", str(settings.data_dir), "--user",
                           "ADMIN@example.com", "--album", "Summer")
@@ -65,6 +68,29 @@ async def test_import_command_user_and_album_options(
 
     missing = await shoebox("import", str(tmp_path / "nope"), "--data-dir", str(settings.data_dir))
     assert missing.returncode == 2 and "is not a folder" in missing.stderr
+
+
+async def test_files_copied_before_the_database_said_they_were_known_are_dropped(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path
+) -> None:
+    """`shoebox import` starts copying before its database is open, so on a second run it copies files the
+    first run brought. The session drops those copies: nothing new, nothing left in staging."""
+    card = build_card(tmp_path / "Holiday", tmp_path / "outside")
+    args = argparse.Namespace(path=str(card.root), data_dir=str(settings.data_dir), config=None, user=None,
+                              album=None)
+    assert await import_folder(args, io.StringIO()) == 0
+    assets = rows(settings, "SELECT id FROM assets")
+    head_start = start_copying(args)
+    assert head_start is not None
+    head_start.scan_blocking()
+    await asyncio.to_thread(lambda: [worker.join() for worker in head_start.copier._workers])
+    assert len(staging_leftovers(settings)) >= 5  # every file copied again, sidecars included
+
+    out = io.StringIO()
+    assert await import_folder(args, out, head_start) == 0
+    assert "completed: 6 found, 0 imported, 6 already in the library" in out.getvalue()
+    assert staging_leftovers(settings) == []
+    assert rows(settings, "SELECT id FROM assets") == assets
 
 
 def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise() -> None:

@@ -19,7 +19,7 @@ from appliance.importer.devices import BlockDevice, FakeEventSource
 from appliance.importer.manager import ImportManager, running
 from appliance.importer.mount import FolderMounter
 from appliance.importer.service import ImportSource
-from appliance.library import ingest as ingest_module
+from appliance.library import staging as staging_module
 from appliance.services import Services
 from appliance.storage import files as files_module
 from appliance.storage.records import UserRecord
@@ -119,9 +119,9 @@ async def test_reads_failing_halfway_interrupt_and_reinsertion_completes(
     code: int,
 ) -> None:
     root = big_card(tmp_path)
-    monkeypatch.setattr(ingest_module, "open", FailingReads(root, after=8, code=code), raising=False)
+    monkeypatch.setattr(staging_module, "open", FailingReads(root, after=8, code=code), raising=False)
     first, second = await _interrupted_then_reinserted(
-        services, settings, root, heal=lambda: monkeypatch.setattr(ingest_module, "open", REAL_OPEN, raising=False)
+        services, settings, root, heal=lambda: monkeypatch.setattr(staging_module, "open", REAL_OPEN, raising=False)
     )
     assert second.state == "completed", second.error
     assert second.resumed_from == first.id
@@ -163,7 +163,7 @@ async def test_remove_event_stops_the_copy_in_flight(
         handle = REAL_OPEN(file, mode, *args, **kwargs)
         return SlowRead(handle) if "BULK0003" in str(file) else handle
 
-    monkeypatch.setattr(ingest_module, "open", slow_open, raising=False)
+    monkeypatch.setattr(staging_module, "open", slow_open, raising=False)
     source = FakeEventSource()
     manager = ImportManager(services.imports, source, FolderMounter({"sdb1": root}), debounce=0.05)
     async with running(manager):
@@ -190,7 +190,7 @@ async def test_card_folder_vanishing_interrupts_at_once(
             root.rename(gone)  # the card leaves while we are about to read it
         return REAL_OPEN(file, mode, *args, **kwargs)
 
-    monkeypatch.setattr(ingest_module, "open", vanishing_open, raising=False)
+    monkeypatch.setattr(staging_module, "open", vanishing_open, raising=False)
     source = FakeEventSource()
     manager = ImportManager(services.imports, source, FolderMounter({"sdb1": root}), debounce=0.05)
     async with running(manager):

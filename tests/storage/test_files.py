@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.storage.files import MediaStore, StagingWriter
+from appliance.storage.files import MediaStore, StagedFile, StagingWriter
 
 
 def test_what_is_written_in_pieces_is_what_is_hashed(tmp_path: Path) -> None:
@@ -39,17 +39,46 @@ def _copy_in_all(writer: StagingWriter, source: Path, chunk: int) -> None:
                 return
 
 
-def test_kernel_copies_store_and_hash_the_bytes_of_the_source(tmp_path: Path) -> None:
+def _kernel_copied(tmp_path: Path, seed: int, size: int, chunk: int) -> tuple[bytes, StagedFile]:
+    """`size` random bytes in a source file, copied into staging by the kernel `chunk` bytes at a time."""
     store = MediaStore(tmp_path / "data")
     store.prepare_blocking()
-    data = random.Random(5).randbytes(2_500_001)  # not a multiple of the chunk or of the hashing buffer
+    data = random.Random(seed).randbytes(size)
     source = tmp_path / "card.jpg"
     source.write_bytes(data)
     writer = store.new_staging_writer_blocking()
-    _copy_in_all(writer, source, 1_000_000)
-    staged = writer.finish_blocking()
+    _copy_in_all(writer, source, chunk)
+    return data, writer.finish_blocking()
+
+
+def test_kernel_copies_store_and_hash_the_bytes_of_the_source(tmp_path: Path) -> None:
+    # a size that is not a multiple of the chunk, chunks that are not multiples of the page size
+    data, staged = _kernel_copied(tmp_path, 5, 2_500_001, 1_000_000)
     assert (staged.size, staged.sha1) == (len(data), hashlib.sha1(data).digest())
     assert staged.path.read_bytes() == data
+
+
+def test_a_staging_file_that_cannot_be_mapped_is_hashed_by_reading_it_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Copied bytes are hashed through a read-only mapping of the page cache; a filesystem without mmap
+    (some FUSE mounts) is read back instead, with the same result."""
+    import appliance.storage.files as files
+
+    def no_mmap(*args: object, **kwargs: object) -> object:
+        raise OSError(errno.ENODEV, "no mmap here")
+
+    monkeypatch.setattr(files.mmap, "mmap", no_mmap)
+    data, staged = _kernel_copied(tmp_path, 6, 1_300_007, 300_001)
+    assert (staged.size, staged.sha1) == (len(data), hashlib.sha1(data).digest())
+
+
+def test_originals_are_filed_by_owner_year_and_month_taken() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    taken = datetime(2024, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-2)))  # 2025-01-01 01:30 UTC
+    assert MediaStore.original_relative("owner", "id", ".jpg", taken) == "library/owner/2025/01/id.jpg"
+    assert MediaStore.original_relative("o", "i", ".xmp", datetime(987, 5, 1, tzinfo=UTC)) == "library/o/0987/05/i.xmp"
 
 
 def test_without_copy_file_range_the_kernel_copy_falls_back_to_sendfile(
@@ -61,14 +90,7 @@ def test_without_copy_file_range_the_kernel_copy_falls_back_to_sendfile(
         raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
 
     monkeypatch.setattr(os, "copy_file_range", cross_device)
-    store = MediaStore(tmp_path / "data")
-    store.prepare_blocking()
-    data = random.Random(6).randbytes(300_000)
-    source = tmp_path / "card.jpg"
-    source.write_bytes(data)
-    writer = store.new_staging_writer_blocking()
-    _copy_in_all(writer, source, 100_000)
-    staged = writer.finish_blocking()
+    data, staged = _kernel_copied(tmp_path, 6, 300_000, 100_000)
     assert (staged.size, staged.sha1) == (len(data), hashlib.sha1(data).digest())
     assert staged.path.read_bytes() == data
 
