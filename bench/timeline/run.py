@@ -287,6 +287,14 @@ class ProcessServer:
 async def measure(data_dir: Path, rounds: int, server: InProcessServer | ProcessServer
                   ) -> dict[str, tuple[float, float]]:
     await server.start()
+    try:
+        return await measure_started(data_dir, rounds, server)
+    finally:  # a failed request must not leave a `shoebox serve` behind
+        await server.stop()
+
+
+async def measure_started(data_dir: Path, rounds: int, server: InProcessServer | ProcessServer
+                          ) -> dict[str, tuple[float, float]]:
     # as the web and mobile apps, the client asks for gzip (aiohttp's default, written out)
     headers = {"x-api-key": SECRET + "alice", "Accept-Encoding": "gzip, deflate"}
     results: dict[str, tuple[float, float]] = {}
@@ -360,7 +368,6 @@ async def measure(data_dir: Path, rounds: int, server: InProcessServer | Process
             print(f"  alice: {sum(b['count'] for b in buckets):,} timeline assets in {len(months)} months;"
                   f" the 6 biggest buckets hold {', '.join(sizes)}")
             await print_plans(server.services, months[0])
-    await server.stop()
     return results
 
 
