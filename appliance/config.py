@@ -32,6 +32,8 @@ class Settings:
     import_auto: bool = True  # import cards as they are inserted (needs udev and shoebox-import@.service)
     import_runtime_dir: Path = Path("/run/shoebox-import")  # where shoebox-mount-helper mounts and reports
     geodata_dir: Path | None = None  # where the place database is built (default: <data>/cache)
+    # months of the timeline kept in memory (gzipped) once built (appliance/library/timeline.py); 0: none
+    timeline_cache_bytes: int = 24 * 1024 * 1024
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

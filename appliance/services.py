@@ -64,7 +64,8 @@ class Browse:
 
 
 def build_browse(db: Database, store: MediaStore, clock: Clock, access: AccessService, auth: AuthService,
-                 assets: AssetService, search: SearchService) -> Browse:
+                 assets: AssetService, search: SearchService, *, timeline_cache_bytes: int = 24 * 1024 * 1024
+                 ) -> Browse:
     users, albums = UserRepository(db), AlbumRepository(db)
     links = SharedLinkService(db, SharedLinkRepository(db), albums, users, access, clock)
     auth.shared_links = links
@@ -76,7 +77,7 @@ def build_browse(db: Database, store: MediaStore, clock: Clock, access: AccessSe
     assets.view_hooks += [tags.view_hook, stacks.view_hook]
     search.query_hooks += [explore.search_hook, tags.search_hook]
     return Browse(
-        timeline=TimelineService(TimelineRepository(db), partners, tags, access),
+        timeline=TimelineService(TimelineRepository(db), partners, tags, access, cache_bytes=timeline_cache_bytes),
         shared_links=links, partners=partners, tags=tags, stacks=stacks, memories=memories, explore=explore,
         downloads=DownloadService(assets.assets, albums, access, store, ExploreRepository(db)),
         frame=FrameService(assets.assets, albums, access, store, memories, clock, ExploreRepository(db)),
@@ -146,7 +147,8 @@ def build_services(settings: Settings, *, clock: Clock = utc_now, db: Database |
             ingest, albums, user_repo, ImportRepository(db), clock,
             user_email=settings.import_user_email, album_template=settings.import_album_template,
         ),
-        browse=build_browse(db, store, clock, access, auth, assets, search),
+        browse=build_browse(db, store, clock, access, auth, assets, search,
+                            timeline_cache_bytes=settings.timeline_cache_bytes),
         events=events,
         metadata=AssetMetadataService(MetadataRepository(db), access, clock),
         sync=SyncService(SyncRepository(db), clock),

@@ -30,3 +30,12 @@ def test_the_place_database_lives_in_the_cache_unless_told_otherwise(tmp_path: P
     assert load_settings({"data_dir": tmp_path}, env={}).places_cache_dir == tmp_path / "cache"
     moved = load_settings({"data_dir": tmp_path}, env={"SHOEBOX_GEODATA_DIR": "/var/cache/shoebox"})
     assert moved.places_cache_dir == Path("/var/cache/shoebox")
+
+
+def test_the_timeline_month_cache_size_is_a_setting(tmp_path: Path) -> None:
+    from appliance.services import build_services
+
+    assert load_settings({"data_dir": tmp_path}, env={}).timeline_cache_bytes == 24 * 1024 * 1024
+    off = load_settings({"data_dir": tmp_path}, env={"SHOEBOX_TIMELINE_CACHE_BYTES": "0"})
+    assert off.timeline_cache_bytes == 0
+    assert build_services(off).browse.timeline.cache.max_bytes == 0

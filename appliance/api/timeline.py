@@ -8,7 +8,7 @@ from aiohttp import web
 
 from appliance.api.assets import _uuids
 from appliance.api.common import Dto, as_json, auth, json_bytes, query, services
-from appliance.api.compression import REUSED
+from appliance.api.compression import MIN_BYTES, accepts_gzip, gzipped
 from appliance.api.routing import Router
 
 router = Router()
@@ -50,6 +50,8 @@ async def time_bucket(request: web.Request) -> web.Response:
         from appliance.api.common import RequestValidationError
 
         raise RequestValidationError(["timeBucket must be a string", "timeBucket should not be empty"])
-    response = json_bytes(await services(request).browse.timeline.bucket(auth(request), params))
-    response[REUSED] = True  # months are kept in memory (TimelineService): keep their gzip too
-    return response
+    month = await services(request).browse.timeline.month(auth(request), params)
+    takes_gzip = accepts_gzip(request.headers.get("Accept-Encoding", ""))
+    if month.packed is not None and month.size >= MIN_BYTES and takes_gzip:
+        return gzipped(json_bytes(b""), month.packed)  # kept gzipped (TimelineService): sent as it is
+    return json_bytes(month.json())

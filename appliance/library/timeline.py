@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from binascii import b2a_base64
+from binascii import a2b_hex, b2a_base64
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from appliance.errors import BadRequest
+from appliance.gz import FAST, gunzip_bytes, gzip_bytes
 from appliance.library.auth import AuthContext
 from appliance.library.partners import PartnerService
 from appliance.library.tags import TagService
 from appliance.storage.timeline import TimelineFilter, TimelineRepository
 
+PACK_THREAD_BYTES = 256 * 1024  # bigger months are compressed on a worker thread (isal lets go of the lock)
+PACK_ZLIB_BYTES = 512 * 1024
 _BUCKET = re.compile(r"^(\d{4})-(\d{2})-01(T00:00:00(\.000)?Z?)?$")
 
 
@@ -26,43 +31,65 @@ def parse_bucket(value: str) -> str:
     return f"{match.group(1)}-{match.group(2)}-01"
 
 
+@dataclass(frozen=True)
+class MonthBody:
+    """One month's JSON (`size` bytes): as built (`raw`), gzipped (`packed`: as the month cache keeps it and
+    the API sends it to clients that take gzip, not compressed again), or both."""
+
+    size: int
+    raw: bytes | None = None
+    packed: bytes | None = None
+
+    def json(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        assert self.packed is not None
+        return gunzip_bytes(self.packed)
+
+    @property
+    def kept_bytes(self) -> int:
+        return len(self.packed if self.packed is not None else self.raw or b"")
+
+
 class MonthCache:
-    """Months of the timeline already built (their JSON), least recently used first out, each under the
-    versions of its owners' assets at the time it was read (`TimelineRepository.versions`, raised by triggers
-    at every change to an asset or stack): an entry is given only while those versions are unchanged.
+    """Months of the timeline already built, gzipped (~4x smaller: at 1M assets a big month is ~880 KB of JSON,
+    ~230 KB gzipped), least recently used first out, each under the versions of its owners' month at the
+    time it was read (`TimelineRepository.month_versions`, raised by triggers at every change that can alter
+    the month: its assets, and the stacks they belong to): an entry is given only while those versions are
+    unchanged, and a change to one month leaves the others kept.
 
     The versions are read before the month, so a month stored is never older than its versions; they only
     grow, so a month read later than its versions say can only be found by nobody. The web app asks for the
-    same months again at every visit and scroll back; at a million assets a month is up to ~900 KB."""
+    same months again at every visit and scroll back."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple[Any, ...], tuple[tuple[int, ...], bytes]] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, ...], tuple[tuple[int, ...], MonthBody]] = OrderedDict()
         self._bytes = 0
 
-    def get(self, key: tuple[Any, ...], versions: tuple[int, ...]) -> bytes | None:
+    def get(self, key: tuple[Any, ...], versions: tuple[int, ...]) -> MonthBody | None:
         item = self._items.get(key)
         if item is None or item[0] != versions:
             return None
         self._items.move_to_end(key)
         return item[1]
 
-    def put(self, key: tuple[Any, ...], versions: tuple[int, ...], body: bytes) -> None:
+    def put(self, key: tuple[Any, ...], versions: tuple[int, ...], body: MonthBody) -> None:
         old = self._items.pop(key, None)
         if old is not None:
-            self._bytes -= len(old[1])
-        if len(body) > self.max_bytes // 4:
+            self._bytes -= old[1].kept_bytes
+        if body.kept_bytes > self.max_bytes // 4:
             return
         self._items[key] = (versions, body)
-        self._bytes += len(body)
+        self._bytes += body.kept_bytes
         while self._bytes > self.max_bytes:
             _, (_, dropped) = self._items.popitem(last=False)
-            self._bytes -= len(dropped)
+            self._bytes -= dropped.kept_bytes
 
 
 class TimelineService:
     def __init__(self, repo: TimelineRepository, partners: PartnerService, tags: TagService, access: Any,
-                 cache_bytes: int = 16 * 1024 * 1024) -> None:
+                 cache_bytes: int = 24 * 1024 * 1024) -> None:
         self.repo = repo
         self.partners = partners
         self.tags = tags
@@ -114,44 +141,66 @@ class TimelineService:
 
     async def bucket(self, context: AuthContext, params: dict[str, Any]) -> bytes:
         """One month as the JSON bytes of Immich's columnar TimeBucketAssetResponseDto."""
+        return (await self.month(context, params)).json()
+
+    async def month(self, context: AuthContext, params: dict[str, Any]) -> MonthBody:
+        """`bucket`, as kept: gzipped when it comes from (or went into) the month cache."""
         month = parse_bucket(params["timeBucket"])
         f = await self.build_filter(context, params)
         hide_location = context.shared_link is not None and not context.shared_link.link.show_metadata
         if f.with_coordinates:
             names, rows = await self.repo.bucket(f, month)
-            return orjson.dumps(columns(f, names, rows, with_coordinates=not hide_location,
-                                        viewer_id=context.user_id))
+            raw = orjson.dumps(columns(f, names, rows, with_coordinates=not hide_location,
+                                       viewer_id=context.user_id))
+            return MonthBody(len(raw), raw)
         if f.album_id or f.tag_ids is not None or f.nothing or context.shared_link is not None:
             n, arrays = await self.repo.bucket_json(f, month, context.user_id)
-            return json_columns(f, n, arrays)
-        # what the month shows depends on the owners' assets and stacks (versioned), the filter and the viewer
+            raw = json_columns(f, n, arrays)
+            return MonthBody(len(raw), raw)
+        # what the month shows depends on its owners' assets and stacks (versioned), the filter and the viewer
         key = (context.user_id, tuple(f.owner_ids), f.visibility, f.is_favorite, f.is_trashed, f.with_stacked,
                f.order_desc, month)
-        versions = await self.repo.versions(f.owner_ids)
-        body = self.cache.get(key, versions)
-        if body is None:
-            n, arrays = await self.repo.bucket_json(f, month, context.user_id)
-            body = json_columns(f, n, arrays)
-            self.cache.put(key, versions, body)
-        return body
+        versions = await self.repo.month_versions(f.owner_ids, month)
+        kept = self.cache.get(key, versions)
+        if kept is not None:
+            return kept
+        n, arrays = await self.repo.bucket_json(f, month, context.user_id)
+        raw = json_columns(f, n, arrays)
+        if self.cache.max_bytes <= 0:
+            return MonthBody(len(raw), raw)
+        packed = await _pack(raw)
+        self.cache.put(key, versions, MonthBody(len(raw), None if packed else raw, packed))
+        return MonthBody(len(raw), raw, packed)
+
+
+async def _pack(raw: bytes) -> bytes | None:
+    """The gzip of a month to keep, or None to keep it as it is: with zlib only (no isal wheel), a big month
+    costs ~8 ms to compress here, as the API's compression (appliance/api/compression.py) would not either."""
+    if not FAST and len(raw) > PACK_ZLIB_BYTES:
+        return None
+    return await asyncio.to_thread(gzip_bytes, raw) if len(raw) >= PACK_THREAD_BYTES else gzip_bytes(raw)
 
 
 def _repeat(value: Any, n: int) -> bytes:
     return b"[" + b",".join([orjson.dumps(value)] * n) + b"]"
 
 
-def _thumbhashes(hexes: str | None) -> bytes:
+def _thumbhashes(hexes: bytes | None) -> bytes:
+    """The JSON array of base64 thumbhashes from their hex, comma-separated ('-' for none)."""
     if not hexes:
         return b"[]"
-    return orjson.dumps([b2a_base64(bytes.fromhex(h), newline=False).decode() if h != "-" else None
-                         for h in hexes.split(",")])
+    parts = hexes.split(b",")
+    if b"-" not in parts:
+        return b'["' + b'","'.join([b2a_base64(a2b_hex(h), newline=False) for h in parts]) + b'"]'
+    return b"[" + b",".join([b'"' + b2a_base64(a2b_hex(h), newline=False) + b'"' if h != b"-" else b"null"
+                             for h in parts]) + b"]"
 
 
-def json_columns(f: TimelineFilter, n: int, arrays: dict[str, str]) -> bytes:
+def json_columns(f: TimelineFilter, n: int, arrays: dict[str, bytes]) -> bytes:
     """TimelineRepository.bucket_json's arrays → the bytes `orjson.dumps(columns(...))` gives for the same
     month (same keys in the same order), without a Python object per photo and field."""
     owners = arrays["owner_id"] if "owner_id" in arrays else _repeat(f.owner_ids[0] if f.owner_ids else None, n)
-    fields: list[tuple[bytes, str | bytes]] = [
+    fields: list[tuple[bytes, bytes]] = [
         (b"id", arrays["id"]),
         (b"ownerId", owners),
         (b"ratio", arrays["ratio"]),
@@ -171,8 +220,7 @@ def json_columns(f: TimelineFilter, n: int, arrays: dict[str, str]) -> bytes:
     ]
     if f.with_stacked:
         fields.append((b"stack", arrays["stack_id"]))
-    return b"{" + b",".join(b'"' + key + b'":' + (value.encode() if isinstance(value, str) else value)
-                            for key, value in fields) + b"}"
+    return b"{" + b",".join([b'"' + key + b'":' + value for key, value in fields]) + b"}"
 
 
 def columns(f: TimelineFilter, names: list[str], rows: list[Any], *, with_coordinates: bool, viewer_id: str

@@ -121,6 +121,13 @@ class TagRepository:
         found: dict[str, list[TagRecord]] = {}
         for start in range(0, len(asset_ids), 500):
             chunk = list(asset_ids[start : start + 500])
+            # most pages of assets carry no tag: one probe of the asset_id index per asset, at most one row,
+            # read on the loop's thread (`Database.lookup`), spares the trip to a reader and back (~1.5 ms
+            # of a search page of 250)
+            if not await self.db.lookup(
+                f"SELECT 1 FROM tag_assets WHERE asset_id IN ({_marks(chunk)}) LIMIT 1", chunk
+            ):
+                continue
             rows = await self.db.fetchall(
                 f"SELECT ta.asset_id AS for_asset, t.* FROM tag_assets ta JOIN tags t ON t.id = ta.tag_id"
                 f" WHERE ta.asset_id IN ({_marks(chunk)}) ORDER BY t.value",

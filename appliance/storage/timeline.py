@@ -129,8 +129,8 @@ class TimelineRepository:
 
     def bucket_sql(self, f: TimelineFilter, month: str, *, text: bool = False) -> tuple[str, list[Any]]:
         """One month's assets (`bucket_columns(f)`, named), newest first (by file_created_at, then id, as
-        Immich). For one owner that is one range of the `assets_timeline` index (0009_timeline_month_order.sql),
-        walked in its order, which holds every column read; only the coordinates, asked for by
+        Immich). For one owner that is one range of the `assets_timeline` index (0009_timeline_month_order.sql,
+        newest first since 0010), walked in its order, which holds every column read; only the coordinates, asked for by
         `withCoordinates`, are read from asset_exif."""
         where, params = asset_where(f)
         join = " LEFT JOIN asset_exif e ON e.asset_id = a.id" if f.with_coordinates else ""
@@ -154,35 +154,54 @@ class TimelineRepository:
         of thousands of Python objects, and the work is done off the interpreter's lock. The ratios and offsets
         were printed into the index (0009), rounded to 4 and 2 decimals, whose 15-digit form is their shortest
         (`withCoordinates`, whose GPS floats may need 17 digits, goes through `bucket`). Thumbhashes come as
-        hex, comma-separated, for Python's base64."""
+        hex, comma-separated, for Python's base64.
+
+        One owner's month newest first (the timeline as shown) is one range of `assets_timeline`, keyed newest
+        first (0010_timeline_newest_first.sql): the aggregates read that range directly, walked forwards, the
+        order an aggregate without ORDER BY visits an index range (INDEXED BY holds the plan to that index;
+        tests compare it with the ordered form). Anything else (oldest first, several owners, an album or a
+        tag) aggregates the ordered `bucket_sql` as a subquery, whose rows SQLite copies once more. Each array
+        comes as bytes (UTF-8), as it goes on the wire."""
         if f.with_coordinates:
             raise ValueError("coordinates are read by `bucket`")
-        inner, params = self.bucket_sql(f, month, text=True)
-        names = [name for name, _ in bucket_columns(f)]
-        favourite = "is_favorite = 1 AND " + ("owner_id = ?" if "owner_id" in names else "?")
+        columns = bucket_columns(f, text=True)
+        names = [name for name, _ in columns]
+        direct = (len(f.owner_ids) == 1 and f.order_desc and not f.album_id and f.tag_ids is None
+                  and not f.nothing)
+        exprs = {name: f"({sql})" if direct else name for name, sql in columns}
+        if direct:
+            exprs["owner_id"] = "a.owner_id"
+        favourite = f"{exprs['is_favorite']} = 1 AND " + (f"{exprs['owner_id']} = ?" if "owner_id" in names else "?")
         parts = ["count(*) AS n"]
         for name in names:
+            col = exprs[name]
             if name == "is_favorite":  # a partner's favourite is not the viewer's
                 sql = f"'[' || coalesce(group_concat(CASE WHEN {favourite} THEN 'true' ELSE 'false' END), '') || ']'"
             elif name == "is_image":
-                sql = "'[' || coalesce(group_concat(CASE WHEN is_image THEN 'true' ELSE 'false' END), '') || ']'"
+                sql = f"'[' || coalesce(group_concat(CASE WHEN {col} THEN 'true' ELSE 'false' END), '') || ']'"
             elif name in ("ratio", "offset_hours"):  # printed once, into the index (0009)
-                sql = f"'[' || coalesce(group_concat({name}), '') || ']'"
+                sql = f"'[' || coalesce(group_concat({col}), '') || ']'"
             elif name == "thumbhash":  # hex, '-' for none (never empty: group_concat drops leading ones)
-                sql = "group_concat(CASE WHEN length(thumbhash) > 0 THEN hex(thumbhash) ELSE '-' END)"
+                sql = f"group_concat(CASE WHEN length({col}) > 0 THEN hex({col}) ELSE '-' END)"
             elif name == "stack_id":
-                sql = ("json_group_array(CASE WHEN stack_id IS NULL OR stack_id = '' THEN NULL"
-                       " ELSE json_array(stack_id, CAST(stack_count AS TEXT)) END)")
+                count = exprs["stack_count"]
+                sql = (f"json_group_array(CASE WHEN {col} IS NULL OR {col} = '' THEN NULL"
+                       f" ELSE json_array({col}, CAST({count} AS TEXT)) END)")
             elif name == "stack_count":
                 continue
             else:
-                sql = f"json_group_array({name})"
-            parts.append(f"{sql} AS {name}")
+                sql = f"json_group_array({col})"
+            parts.append(f"CAST({sql} AS BLOB) AS {name}")  # bytes: no decoding to str and back
         viewer = viewer_id if "owner_id" in names else int(bool(f.owner_ids) and f.owner_ids[0] == viewer_id)
+        if direct:
+            where, params = asset_where(f)
+            return (f"SELECT {', '.join(parts)} FROM assets a INDEXED BY assets_timeline"
+                    f" WHERE {where} AND a.local_month = ?", [viewer, *params, month_key(month)])
+        inner, params = self.bucket_sql(f, month, text=True)
         return f"SELECT {', '.join(parts)} FROM ({inner})", [viewer, *params]
 
-    async def bucket_json(self, f: TimelineFilter, month: str, viewer_id: str) -> tuple[int, dict[str, str]]:
-        """(number of assets, JSON array text of each column of `bucket_columns(f)`) of one month (`stack_id`
+    async def bucket_json(self, f: TimelineFilter, month: str, viewer_id: str) -> tuple[int, dict[str, bytes]]:
+        """(number of assets, JSON array (UTF-8) of each column of `bucket_columns(f)`) of one month (`stack_id`
         holds the stack pairs; `thumbhash` the hex of each, '-' for none, comma-separated)."""
         sql, params = self.bucket_json_sql(f, month, viewer_id)
         row = await self.db.fetchone(sql, params)
@@ -190,12 +209,15 @@ class TimelineRepository:
         values = dict(zip(row.keys(), tuple(row), strict=True))
         return int(values.pop("n")), values
 
-    async def versions(self, owner_ids: Sequence[str]) -> tuple[int, ...]:
-        """The version of each owner's assets (`asset_versions`, raised by triggers at every change), 0 for an
-        owner who never had any."""
-        rows = await self.db.fetchall(
-            f"SELECT owner_id, version FROM asset_versions WHERE owner_id IN ({_marks(owner_ids) or 'NULL'})",
-            list(owner_ids),
+    async def month_versions(self, owner_ids: Sequence[str], month: str) -> tuple[int, ...]:
+        """The version of each owner's month ('YYYY-MM-01' bucket; `asset_month_versions`, raised by triggers
+        at every change that can alter what the month shows, 0010_timeline_newest_first.sql), 0 for a month an
+        owner never had anything in. Key lookups, read on the loop's thread (`Database.lookup`): they come
+        before every month, the month cache's too."""
+        rows = await self.db.lookup(
+            f"SELECT owner_id, version FROM asset_month_versions WHERE month = ?"
+            f" AND owner_id IN ({_marks(owner_ids) or 'NULL'})",
+            [month_key(month), *owner_ids],
         )
         found = {row[0]: int(row[1]) for row in rows}
         return tuple(found.get(owner_id, 0) for owner_id in owner_ids)

@@ -8,13 +8,16 @@ Assets are generated straight into SQLite through the real migrations (so the tr
 real ones): 3 users, dates spread over 15 years, an EXIF row for every asset (as ingest writes one), a third
 with GPS and a place, some rotated, some favourites, archived and trashed. No ANALYZE: Shoebox never runs
 it, so the plans measured are the plans a real box gets. A kept library is upgraded by the server's own
-migrations when opened, as a box's is. Then a real Shoebox server on loopback answers
+migrations when opened, as a box's is. Then a real Shoebox server on loopback (`--server`: as its own
+`shoebox serve` process, as a box runs it and as phones and frames, other machines, see it; inside the
+bench's process, whose client then shares the server's interpreter; by default both, side by side) answers
 `GET /timeline/buckets`, `GET /timeline/bucket` (any month, and the six biggest: the worst case) and
 `POST /search/metadata` for the biggest user; p50/p95 over many requests and the query plans of the SQL
 those requests run are printed. Months are measured twice: "built" (from the database, as the first time a
-month is seen after a change to it; the month cache is off) and "seen before" (every month asked for once
-first, then served from the 16 MB month cache while nothing in it changed). The client asks for gzip, as
-the web and mobile apps do; the time is to the last byte on the wire. Goal: p95 under 25 ms.
+month is seen after a change to it; the month cache is off: SHOEBOX_TIMELINE_CACHE_BYTES=0) and "seen before"
+(every month asked for once first, then served from the month cache, at its default size, while nothing in
+it changed). The client asks for gzip, as the web and mobile apps do; the time is to the last byte on the
+wire. Goal: p95 under 25 ms.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import gzip
 import json
 import os
 import random
+import signal
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -33,11 +38,13 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
 
 from appliance.app import create_app  # noqa: E402
 from appliance.config import Settings  # noqa: E402
@@ -49,6 +56,7 @@ USERS = [("alice", 0.5), ("bob", 0.3), ("carol", 0.2)]
 CITIES = [("Lyon", "France", 45.76, 4.83), ("Turin", "Italy", 45.07, 7.69), ("Leeds", "United Kingdom", 53.8, -1.55),
           ("Porto", "Portugal", 41.15, -8.61), ("Ghent", "Belgium", 51.05, 3.72)]
 SECRET = "bench-api-key-"
+SETTLE_SECONDS = 8.0
 NOW = "2026-11-27T00:00:00.000Z"
 
 
@@ -152,6 +160,13 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1]
 
 
+def cold(db_path: Path) -> None:
+    """Drop the database file's pages (only this file's) from the page cache, as after a reboot or when other
+    work pushed them out: months then come from the disk."""
+    with open(db_path, "rb") as source:
+        os.posix_fadvise(source.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
 def warm(db_path: Path) -> None:
     """Read the database file once, so the page cache holds it (as on a box whose memory holds its library)."""
     with open(db_path, "rb") as source:
@@ -159,14 +174,127 @@ def warm(db_path: Path) -> None:
             pass
 
 
-async def measure(data_dir: Path, rounds: int) -> dict[str, tuple[float, float]]:
-    services = build_services(Settings(data_dir=data_dir, mdns=False, jobs_enabled=False))
-    runner = web.AppRunner(create_app(services), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    base = f"http://127.0.0.1:{port}/api"
+class InProcessServer:
+    """The server inside this process and event loop: the client's work shares the server's core and lock (a
+    real phone or frame is another machine), but the month cache can be looked into."""
+
+    name = "in-process"
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.services = build_services(Settings(data_dir=data_dir, mdns=False, jobs_enabled=False))
+        self.base = ""
+        self.runner: web.AppRunner | None = None
+        self.cache_bytes = 0
+
+    async def start(self) -> None:
+        self.runner = web.AppRunner(create_app(self.services), access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base = f"http://127.0.0.1:{port}/api"
+        self.cache_bytes = self.timeline.cache.max_bytes if hasattr(self.timeline, "cache") else 0
+
+    @property
+    def timeline(self) -> Any:
+        return self.services.browse.timeline  # type: ignore[attr-defined]
+
+    def has_cache(self) -> bool:
+        return hasattr(self.timeline, "cache")
+
+    async def month_cache(self, on: bool) -> None:
+        """Off: every month is built from the database, as the first time it is seen after a change to it.
+        On: months seen before come from memory while nothing in them changed."""
+        self.timeline.cache = type(self.timeline.cache)(self.cache_bytes if on else 0)
+
+    def cache_report(self, months: int) -> str | None:
+        cache = self.timeline.cache
+        kept = cache._items
+        held = sum(getattr(body, "kept_bytes", None) or len(body) for _, body in kept.values())
+        return (f"{len(kept)} of {months} months kept ({held / 2**20:.1f} of {cache.max_bytes / 2**20:.0f} MB);"
+                f" the others were built again")
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+class ProcessServer:
+    """`shoebox serve` as its own process, as a box runs it: the client (this process) has its own interpreter,
+    as phones and frames do. The month cache is switched by the server's setting (SHOEBOX_TIMELINE_CACHE_BYTES),
+    so switching it starts the server again."""
+
+    name = "own process"
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.base = ""
+        self.cache_on: bool | None = None
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's output, kept while it runs
+
+    async def start(self, cache_on: bool = True) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = {**os.environ, "SHOEBOX_JOBS_ENABLED": "false", "SHOEBOX_IMPORT_AUTO": "false",
+               "SHOEBOX_TRASH_DAYS": "100000",  # the kept library's trash stays, whatever today's date
+               "PYTHONPATH": str(ROOT)}
+        if not cache_on:
+            env["SHOEBOX_TIMELINE_CACHE_BYTES"] = "0"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "appliance", "serve", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
+             "--port", str(port), "--no-mdns", "--log-level", "warning"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=self.log)
+        self.base = f"http://127.0.0.1:{port}/api"
+        self.cache_on = cache_on
+        async with aiohttp.ClientSession() as session:
+            for _ in range(1200):
+                if self.process.poll() is not None:
+                    self.log.seek(0)
+                    raise RuntimeError("the server stopped: " + self.log.read()[-2000:].decode(errors="replace"))
+                try:
+                    async with session.get(self.base + "/server/ping") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("the server did not answer")
+        # its start-up housekeeping (hardware probe, memories, the place database after 5 s) done first
+        await asyncio.sleep(SETTLE_SECONDS)
+
+    def has_cache(self) -> bool:
+        return True
+
+    async def month_cache(self, on: bool) -> None:
+        if on != self.cache_on:
+            await self.stop()
+            await self.start(on)
+
+    def cache_report(self, months: int) -> str | None:
+        return None
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(self.process.wait, 60)
+        self.process = None
+
+
+async def measure(data_dir: Path, rounds: int, server: InProcessServer | ProcessServer
+                  ) -> dict[str, tuple[float, float]]:
+    await server.start()
+    try:
+        return await measure_started(data_dir, rounds, server)
+    finally:  # a failed request must not leave a `shoebox serve` behind
+        await server.stop()
+
+
+async def measure_started(data_dir: Path, rounds: int, server: InProcessServer | ProcessServer
+                          ) -> dict[str, tuple[float, float]]:
     # as the web and mobile apps, the client asks for gzip (aiohttp's default, written out)
     headers = {"x-api-key": SECRET + "alice", "Accept-Encoding": "gzip, deflate"}
     results: dict[str, tuple[float, float]] = {}
@@ -176,7 +304,7 @@ async def measure(data_dir: Path, rounds: int) -> dict[str, tuple[float, float]]
         async def timed(method: str, path: str, **kwargs: object) -> tuple[float, bytes]:
             """Milliseconds from sending the request to the last byte of the body, and the body (unzipped)."""
             began = time.perf_counter()
-            async with session.request(method, base + path, **kwargs) as response:  # type: ignore[arg-type]
+            async with session.request(method, server.base + path, **kwargs) as response:  # type: ignore[arg-type]
                 body = await response.read()
                 elapsed = (time.perf_counter() - began) * 1000
                 assert response.status == 200, body[:200]
@@ -187,13 +315,6 @@ async def measure(data_dir: Path, rounds: int) -> dict[str, tuple[float, float]]
         buckets = json.loads((await timed("GET", "/timeline/buckets", params={"visibility": "timeline"}))[1])
         months = [b["timeBucket"] for b in buckets]
         biggest = [b["timeBucket"] for b in sorted(buckets, key=lambda b: -b["count"])[:6]]
-        timeline = services.browse.timeline  # type: ignore[attr-defined]
-        cache_bytes = timeline.cache.max_bytes if hasattr(timeline, "cache") else 0
-
-        def month_cache(on: bool) -> None:
-            """Off: every month is built from the database, as the first time it is seen after a change to
-            its owner's assets. On: months seen before come from memory while nothing in them changed."""
-            timeline.cache = type(timeline.cache)(cache_bytes if on else 0)
 
         cases = {
             "GET /timeline/buckets": (None, lambda: timed(
@@ -218,13 +339,13 @@ async def measure(data_dir: Path, rounds: int) -> dict[str, tuple[float, float]]
         }
         for name, (cached, call) in cases.items():
             if name.startswith("GET /timeline/bucket (any month, built)"):
-                print(f"  before the month cases: {resident(data_dir / 'shoebox.db')}")
+                print(f"  {server.name}: before the month cases: {resident(data_dir / 'shoebox.db')}")
             if cached is not None:
-                if not hasattr(timeline, "cache"):  # an older Shoebox, for a before/after comparison
+                if not server.has_cache():  # an older Shoebox, for a before/after comparison
                     if cached:
                         continue
                 else:
-                    month_cache(cached)
+                    await server.month_cache(cached)
             if cached:  # every month seen once, as by a scroll through the whole timeline
                 for month in months:
                     await timed("GET", "/timeline/bucket", params={"visibility": "timeline", "timeBucket": month})
@@ -232,22 +353,21 @@ async def measure(data_dir: Path, rounds: int) -> dict[str, tuple[float, float]]
                 await call()  # warm the page cache
             samples = [(await call())[0] for _ in range(rounds)]
             results[name] = percentiles(samples)
-            if cached and "any month" in name:
-                kept = timeline.cache._items
-                print(f"  month cache after '{name}': {len(kept)} of {len(months)} months kept"
-                      f" ({sum(len(body) for _, body in kept.values()) / 2**20:.1f} of"
-                      f" {timeline.cache.max_bytes / 2**20:.0f} MB); the others were built again")
+            report = server.cache_report(len(months)) if cached and "any month" in name else None
+            if report:
+                print(f"  {server.name}: month cache after '{name}': {report}")
         sizes = []
         for m in biggest:
-            async with session.get(base + "/timeline/bucket", params={"visibility": "timeline", "timeBucket": m}) as r:
+            async with session.get(server.base + "/timeline/bucket",
+                                   params={"visibility": "timeline", "timeBucket": m}) as r:
                 sent = await r.read()
                 body = gzip.decompress(sent) if r.headers.get("Content-Encoding") == "gzip" else sent
                 wire = len(sent)
             sizes.append(f"{len(json.loads(body)['id'])} ({len(body) // 1024} KB, {wire // 1024} KB sent)")
-        print(f"  alice: {sum(b['count'] for b in buckets):,} timeline assets in {len(months)} months;"
-              f" the 6 biggest buckets hold {', '.join(sizes)}")
-    await print_plans(services, months[0])
-    await runner.cleanup()
+        if isinstance(server, InProcessServer):
+            print(f"  alice: {sum(b['count'] for b in buckets):,} timeline assets in {len(months)} months;"
+                  f" the 6 biggest buckets hold {', '.join(sizes)}")
+            await print_plans(server.services, months[0])
     return results
 
 
@@ -285,6 +405,11 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--warm", action="store_true",
                         help="read the database into the page cache first: months come from memory, not the disk")
+    parser.add_argument("--cold", action="store_true",
+                        help="drop the database file's pages from the page cache first (only that file's)")
+    parser.add_argument("--server", choices=["both", "process", "inprocess"], default="both",
+                        help="the server as its own `shoebox serve` process (as a box runs it, the goal's figures),"
+                             " inside this process (the client shares its interpreter), or both, side by side")
     parser.add_argument("--keep", type=Path, help="keep each generated library in KEEP/<size> and reuse it next time")
     args = parser.parse_args()
     for size in args.sizes:
@@ -298,15 +423,27 @@ async def main() -> None:
                     leftover.unlink()
             if not (folder / "shoebox.db").exists():
                 await generate(folder, size)
-            if args.warm:
-                warm(folder / "shoebox.db")
-            results = await measure(folder, args.rounds)
+            kinds = {"process": [ProcessServer], "inprocess": [InProcessServer],
+                     "both": [ProcessServer, InProcessServer]}[args.server]
+            table: dict[str, list[tuple[float, float] | None]] = {}
+            for index, kind in enumerate(kinds):
+                if args.warm:
+                    warm(folder / "shoebox.db")
+                elif args.cold:
+                    cold(folder / "shoebox.db")
+                server = kind(folder)
+                for name, figures in (await measure(folder, args.rounds, server)).items():
+                    table.setdefault(name, [None] * len(kinds))[index] = figures
             load = " ".join(f"{x:.2f}" for x in os.getloadavg())
             print(f"  SQLite {sqlite3.sqlite_version}, load average {load} ({os.cpu_count()} CPUs)")
-            print(f"  {'request':50s} {'p50 ms':>8s} {'p95 ms':>8s}")
-            for name, (p50, p95) in results.items():
-                flag = "" if p95 < 25 else "  (over the 25 ms goal)"
-                print(f"  {name:50s} {p50:8.2f} {p95:8.2f}{flag}")
+            heads = "".join(f" {kind.name + ' p50':>18s} {'p95 ms':>8s}" for kind in kinds)
+            print(f"  {'request':50s}{heads}")
+            for name, row in table.items():
+                cells = "".join(f" {'-':>18s} {'-':>8s}" if fig is None else f" {fig[0]:18.2f} {fig[1]:8.2f}"
+                                for fig in row)
+                over = [kind.name for kind, fig in zip(kinds, row, strict=True) if fig is not None and fig[1] >= 25]
+                flag = f"  (over the 25 ms goal: {', '.join(over)})" if over else ""
+                print(f"  {name:50s}{cells}{flag}")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@ the same bytes either way."""
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from appliance.api.compression import accepts_gzip
+from appliance.services import Services
 from tests.api.browsing import photo
 from tests.api.conftest import Caller
 
@@ -57,9 +59,19 @@ async def test_a_month_of_a_million_assets_travels_gzipped_too(client: TestClien
     assert gzip.decompress(packed) == body and len(packed) < len(body) // 4
 
 
-async def test_a_month_kept_in_memory_keeps_its_gzip_until_it_changes(client: TestClient, alice: Caller) -> None:
-    from appliance.api import compression
+async def test_a_month_kept_in_memory_keeps_its_gzip_until_it_changes(
+    client: TestClient, alice: Caller, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Months are kept gzipped (TimelineService) and sent as kept to clients that take gzip: compressed once."""
+    from appliance import gz
     from tests.api.browsing import send_json
+
+    packed_calls = [0]
+    real_gzip = gz.gzip_bytes
+
+    def counted(data: bytes) -> bytes:
+        packed_calls[0] += 1
+        return real_gzip(data)
 
     ids = [await photo(client, alice, f"2024-05-0{day}T10:00:00.000Z") for day in range(1, 8)]
 
@@ -69,9 +81,16 @@ async def test_a_month_kept_in_memory_keeps_its_gzip_until_it_changes(client: Te
         assert response.status == 200
         return response.headers.get("Content-Encoding"), await response.read()
 
+    import appliance.api.compression as compression
+    import appliance.library.timeline as timeline
+
+    for module in (compression, timeline):
+        monkeypatch.setattr(module, "gzip_bytes", counted)
     encoding, first = await month("gzip")
-    assert encoding == "gzip" and any(packed is not None for _, packed in compression._memo.values())
-    assert await month("gzip") == ("gzip", first)
+    assert encoding == "gzip" and packed_calls[0] == 1
+    assert await month("gzip") == ("gzip", first) and packed_calls[0] == 1  # kept gzipped, sent as kept
+    kept = [body for _, body in services.browse.timeline.cache._items.values()]
+    assert kept and all(body.packed is not None and body.raw is None for body in kept)
     assert (await month("identity"))[1] == first  # the client's gunzip gives the JSON
     await send_json(client, "PUT", f"/api/assets/{ids[0]}", alice, {"isFavorite": True})
     encoding, changed = await month("gzip")

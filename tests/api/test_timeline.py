@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from aiohttp.test_utils import TestClient
 
@@ -258,6 +260,7 @@ async def test_a_month_written_by_sqlite_is_the_month_python_writes(
                TimelineFilter(owner_ids=both, visibility="timeline", with_stacked=True),
                TimelineFilter(owner_ids=[alice.id], with_stacked=True, order_desc=False),
                TimelineFilter(owner_ids=[bob.id], visibility="timeline"),
+               TimelineFilter(owner_ids=[alice.id], with_stacked=True),
                TimelineFilter(owner_ids=[alice.id], is_trashed=True), TimelineFilter(owner_ids=[])]
     for f in filters:
         for month in ("2024-03-01", "2024-04-01"):
@@ -356,3 +359,38 @@ async def test_a_month_seen_before_is_given_again_only_while_nothing_in_it_chang
         before = after
     kept = built[0]
     assert await month() == before and built[0] == kept
+
+
+async def test_a_change_to_one_month_leaves_the_other_months_kept(
+    client: TestClient, alice: Caller, services: Services
+) -> None:
+    """Months are kept under a version per owner and month (0010): a phone backing up today's photos leaves
+    last year's months kept, while a photo moved out of or into a month shows there at once."""
+    service = services.browse.timeline
+    built: list[str] = []
+    real = service.repo.bucket_json
+
+    async def counted(*args: Any) -> tuple[int, dict[str, bytes]]:
+        built.append(args[1])
+        return await real(*args)
+
+    service.repo.bucket_json = counted  # type: ignore[method-assign]
+    june = [await photo(client, alice, f"2021-06-0{d}T10:00:00.000Z") for d in (1, 2)]
+    await photo(client, alice, "2024-05-01T10:00:00.000Z")
+
+    async def month(bucket: str) -> list[str]:
+        return (await get_json(client, "/api/timeline/bucket", alice, timeBucket=bucket))["id"]
+
+    assert sorted(await month("2021-06-01")) == sorted(june) and len(await month("2024-05-01")) == 1
+    assert sorted(await month("2021-06-01")) == sorted(june) and built == ["2021-06-01", "2024-05-01"]
+    await photo(client, alice, "2024-05-02T10:00:00.000Z")  # today's backup
+    assert sorted(await month("2021-06-01")) == sorted(june) and len(built) == 2  # June kept
+    assert len(await month("2024-05-01")) == 2 and built[2:] == ["2024-05-01"]
+    await send_json(client, "PUT", "/api/assets", alice, {"ids": [june[0]], "isFavorite": True}, status=204)
+    assert len(await month("2024-05-01")) == 2 and len(built) == 3  # May kept
+    await month("2021-06-01")
+    assert built[3:] == ["2021-06-01"]  # the favourite was in June
+    kept = len(built)
+    await send_json(client, "PUT", f"/api/assets/{june[1]}", alice, {"dateTimeOriginal": "2024-05-03T10:00:00Z"})
+    assert await month("2021-06-01") == [june[0]] and june[1] in await month("2024-05-01")
+    assert built[kept:] == ["2021-06-01", "2024-05-01"]
