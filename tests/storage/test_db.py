@@ -63,3 +63,21 @@ async def test_a_lookup_cannot_write(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.OperationalError):
         await db.lookup("INSERT INTO system_metadata(key, value) VALUES ('a', '1')")
     await db.close()
+
+
+def test_reader_page_caches_grow_with_the_memory_of_the_box() -> None:
+    from appliance.storage.db import default_reader_cache_kib
+
+    assert default_reader_cache_kib(256 * 2**20) == 4 * 1024  # never below SQLite's usual few MiB
+    assert default_reader_cache_kib(512 * 2**20) == 8 * 1024  # a Pi Zero 2 W: 8 MiB per reader
+    assert default_reader_cache_kib(24 * 2**30) == 64 * 1024  # capped
+
+
+async def test_readers_use_their_page_cache_size(tmp_path: Path) -> None:
+    db = Database(tmp_path / "shoebox.db", reader_cache_kib=12_345)
+    await db.open()
+    try:
+        async with db.reader() as conn, conn.execute("PRAGMA cache_size") as cursor:
+            assert (await cursor.fetchone())[0] == -12_345
+    finally:
+        await db.close()
