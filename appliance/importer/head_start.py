@@ -84,11 +84,10 @@ class HeadStart:
     def __init__(self, pid: int, commands: int, reports: int) -> None:
         self.pid = pid
         self.stop = threading.Event()  # the session's stop (Ctrl-C): the child stops when the copier closes
-        self._commands = commands  # our end of the pipe to the child
-        self._reports = reports  # our end of the pipe from the child
+        self.commands_fd = commands  # our end of the pipe to the child
+        self.reports_fd = reports  # our end of the pipe from the child
         self._files: dict[str, SourceFile] = {}
         self.copier = RemoteCopier(self)
-        self._exited = False
 
     @classmethod
     def fork(cls, root: Path, data_dir: Path, max_bytes: int, *, limits: Limits | None = None,
@@ -112,7 +111,7 @@ class HeadStart:
 
     def scan_blocking(self) -> ScanResult:
         """What the walk found (waits for it), or its error."""
-        message = _receive(self._reports)
+        message = _receive(self.reports_fd)
         if message is None:
             raise RuntimeError("the import's copy process ended before its walk did")
         kind, value = message
@@ -160,8 +159,8 @@ class RemoteCopier:
         if self._loop is not None or self._closed:
             return
         self._loop = asyncio.get_running_loop()
-        os.set_blocking(self._head_start._reports, False)
-        self._loop.add_reader(self._head_start._reports, self._readable)
+        os.set_blocking(self._head_start.reports_fd, False)
+        self._loop.add_reader(self._head_start.reports_fd, self._readable)
 
     async def take(self, source: SourceFile) -> Staged:
         self.attach()
@@ -178,7 +177,7 @@ class RemoteCopier:
         if self._closed:
             return
         with contextlib.suppress(OSError):
-            _send(self._head_start._commands, message)
+            _send(self._head_start.commands_fd, message)
 
     async def close(self) -> None:
         import asyncio
@@ -188,16 +187,16 @@ class RemoteCopier:
         self.send(("close",))
         self._closed = True
         if self._loop is not None:
-            self._loop.remove_reader(self._head_start._reports)
-        os.set_blocking(self._head_start._reports, True)
+            self._loop.remove_reader(self._head_start.reports_fd)
+        os.set_blocking(self._head_start.reports_fd, True)
         # what the child still reports until it exits was never taken: removed
         await asyncio.to_thread(self._drain_blocking)
         await self._queue.close()
         with contextlib.suppress(OSError):
-            os.close(self._head_start._commands)
+            os.close(self._head_start.commands_fd)
 
     def _drain_blocking(self) -> None:
-        reports = self._head_start._reports
+        reports = self._head_start.reports_fd
         pending = self._messages()  # read but not handled yet
         while (message := _receive(reports)) is not None:
             pending.append(message)
@@ -211,14 +210,14 @@ class RemoteCopier:
     def _readable(self) -> None:
         error: OSError | None = None
         try:
-            data = os.read(self._head_start._reports, 1 << 16)
+            data = os.read(self._head_start.reports_fd, 1 << 16)
         except BlockingIOError:
             return
         except OSError as err:
             data, error = b"", err
         if not data:  # the child is gone: no more copies will come
             assert self._loop is not None
-            self._loop.remove_reader(self._head_start._reports)
+            self._loop.remove_reader(self._head_start.reports_fd)
             self._queue.fail(error or RuntimeError("the import's copy process ended"))
             return
         self._buffer += data

@@ -48,12 +48,12 @@ async def test_when_its_parent_goes_away_the_process_stops(settings: Settings, t
     card = build_card(tmp_path / "card", tmp_path / "outside")
     head_start = HeadStart.fork(card.root, settings.data_dir, 1 << 30)
     await asyncio.to_thread(head_start.scan_blocking)
-    os.close(head_start._commands)  # as the kernel does when the parent dies
+    os.close(head_start.commands_fd)  # as the kernel does when the parent dies
     status = await asyncio.to_thread(_wait_for_exit, head_start.pid)
     assert os.waitstatus_to_exitcode(status) == 0
     reported = []
-    while (message := _receive(head_start._reports)) is not None:
+    while (message := _receive(head_start.reports_fd)) is not None:
         reported.append(message)
-    os.close(head_start._reports)
+    os.close(head_start.reports_fd)
     staged = {item.path for message in reported if message[0] == "copy" for item in staged_files(message[3])}
     assert set(staging_leftovers(settings)) <= staged  # nothing else left behind
