@@ -103,8 +103,12 @@ class HeadStart:
                 _copy_process(root, data_dir, max_bytes, limits or Limits(), threads, window, commands_read,
                               reports_write)
                 code = 0
+            except BaseException:  # a bug: say where, then end as below (the parent sees the pipe close)
+                import traceback
+
+                traceback.print_exc()
             finally:
-                os._exit(code)
+                os._exit(code)  # never back into the parent's code, and no interpreter teardown
         os.close(commands_read)
         os.close(reports_write)
         return cls(pid, commands_write, reports_read)
