@@ -91,7 +91,7 @@ def build_import_service(settings: Settings, *, clock: Clock = utc_now) -> Impor
 
 
 async def import_folder(args: argparse.Namespace, out: TextIO = sys.stdout, head_start: HeadStart | None = None) -> int:
-    """`head_start`: the walk and copier threads `start_copying` began for this command line."""
+    """`head_start`: the copy process `start_copying` forked for this command line (see head_start.py)."""
     try:
         return await _import_folder(args, out, head_start)
     finally:

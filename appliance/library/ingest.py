@@ -552,7 +552,7 @@ class IngestService:
     ) -> StagedFile:
         stop = stop or threading.Event()
         copy = asyncio.ensure_future(
-            asyncio.to_thread(self._copy_to_staging_blocking, source, stop, progress, durable)
+            asyncio.to_thread(self.stager.copy_blocking, source, stop, progress, durable)
         )
         try:
             return await asyncio.shield(copy)
@@ -563,12 +563,6 @@ class IngestService:
                 staged = await copy
                 await asyncio.to_thread(staged.path.unlink, True)
             raise
-
-    def _copy_to_staging_blocking(
-        self, source: Path, stop: threading.Event | None = None, progress: Callable[[int], None] | None = None,
-        durable: bool = True,
-    ) -> StagedFile:
-        return self.stager.copy_blocking(source, stop, progress, durable)
 
 
 def file_times(path: Path) -> tuple[datetime, datetime]:
