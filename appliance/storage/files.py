@@ -50,6 +50,33 @@ def _load_syncfs() -> Callable[[int], int] | None:
 _SYNCFS = _load_syncfs()
 
 
+def _load_sync_file_range() -> Callable[[int, int, int, int], int] | None:
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return cast("Callable[[int, int, int, int], int]", function)
+
+
+_SYNC_FILE_RANGE = _load_sync_file_range()
+SYNC_FILE_RANGE_WRITE = 2  # <linux/fs.h>: start writeback of the range's dirty pages, don't wait for it
+WRITE_BEHIND_BYTES = 8 * 1024 * 1024  # an upload's bytes are sent on to the disk in steps of this size
+
+
+def _start_writeback(fd: int, offset: int, count: int) -> None:
+    """Ask the kernel to start writing a range of a file to the disk now, without waiting for it.
+
+    Without it, an upload's bytes sit in the page cache until its fsync (the kernel's own writeback starts
+    only at a tenth of the memory dirty, gigabytes on a big box): the disk idles while the bytes arrive and
+    then the upload waits for all of it. Started as the bytes arrive, the disk works alongside the network
+    and the fsync finds little left (measured: one 1 GB upload over loopback 2.7 s -> 2.0 s). Best effort:
+    where the call does not exist the fsync does all the writing, as before."""
+    if _SYNC_FILE_RANGE is not None:
+        _SYNC_FILE_RANGE(fd, offset, count, SYNC_FILE_RANGE_WRITE)
+
+
 FUSE_SUPER_MAGIC = 0x65735546
 
 
@@ -141,6 +168,7 @@ class StagingWriter:
         self.path = path
         self._hash = hashlib.sha1()
         self._size = 0
+        self._written_back = 0  # bytes before this offset have been handed to the disk (`_start_writeback`)
         # read and write: kernel copies read back what they stored, to hash it
         self._file = open(path, "xb+", buffering=0)  # noqa: SIM115 - closed in finish/abort
 
@@ -160,6 +188,9 @@ class StagingWriter:
                 raise DiskFullError(errno.ENOSPC, "No space left on the device") from err
             raise
         self._size += len(data)
+        if self._size - self._written_back >= WRITE_BEHIND_BYTES:
+            _start_writeback(self._file.fileno(), self._written_back, self._size - self._written_back)
+            self._written_back = self._size
 
     def copy_in_blocking(self, source_fd: int, count: int, buffer: bytearray) -> int | None:
         """Copy up to `count` bytes from `source_fd`'s position to the end of the staged file inside the
