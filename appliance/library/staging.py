@@ -19,7 +19,6 @@ from appliance.storage.files import DiskFullError, MediaStore, StagedFile
 
 COPY_CHUNK = 1024 * 1024
 KERNEL_CHUNK = 4 * 1024 * 1024  # bytes copied by the kernel between stop checks
-WRITE_BEHIND = 16 * 1024 * 1024  # batch staging hands written bytes to the disk every this many
 
 
 class ImportStopped(Exception):
@@ -55,7 +54,6 @@ class Stager:
         """One file into staging: copied by the kernel where it can, hashed as stored; `stop` ends it between
         chunks with `ImportStopped`; `progress` gets each chunk's size."""
         writer = self.store.new_staging_writer_blocking()
-        behind = 0
         try:
             # one reusable buffer, read straight into: no allocation per chunk, flat memory
             buffer = bytearray(COPY_CHUNK) if buffer is None else buffer
@@ -80,9 +78,6 @@ class Stager:
                         raise BadRequest("File too large")
                     if progress is not None:
                         progress(count)
-                    if not durable and writer.size - behind >= WRITE_BEHIND:
-                        writer.write_behind_blocking()  # big files: the disk starts while we copy on
-                        behind = writer.size
             return writer.finish_blocking() if durable else writer.finish_deferred_blocking()
         except DiskFullError as err:
             writer.abort_blocking()

@@ -6,7 +6,6 @@ a half-written file is never visible in the library. Staging is emptied at every
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import hashlib
@@ -188,8 +187,13 @@ class StagingWriter:
                 raise DiskFullError(errno.ENOSPC, "No space left on the device") from err
             raise
         self._size += len(data)
-        if self._size - self._written_back >= WRITE_BEHIND_BYTES:
-            _start_writeback(self._file.fileno(), self._written_back, self._size - self._written_back)
+        self._write_behind(WRITE_BEHIND_BYTES)
+
+    def _write_behind(self, at_least: int) -> None:
+        """Hand what was written since the last call to the disk once it is `at_least` bytes."""
+        pending = self._size - self._written_back
+        if pending and pending >= at_least:
+            _start_writeback(self._file.fileno(), self._written_back, pending)
             self._written_back = self._size
 
     def copy_in_blocking(self, source_fd: int, count: int, buffer: bytearray) -> int | None:
@@ -211,6 +215,7 @@ class StagingWriter:
         if not _hash_mapped(self._hash, out, offset, end):
             self._hash_read_back(out, offset, end, buffer)
         self._size = end
+        self._write_behind(WRITE_BEHIND_BYTES)
         return copied
 
     def _hash_read_back(self, fd: int, offset: int, end: int, buffer: bytearray) -> None:
@@ -237,17 +242,11 @@ class StagingWriter:
         self._file.close()
         self.path.unlink(missing_ok=True)
 
-    def write_behind_blocking(self) -> None:
-        """Start writing what is in the page cache to the disk, without waiting (and let the kernel drop
-        those pages once written): a later `sync_blocking` then has little left to wait for."""
-        with contextlib.suppress(OSError, AttributeError):
-            os.posix_fadvise(self._file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-
     def finish_deferred_blocking(self) -> StagedFile:
         """Close the file without fsync: it is durable only after `MediaStore.sync_blocking()`; until then
         it must not be placed in the library."""
         try:
-            self.write_behind_blocking()
+            self._write_behind(1)  # the rest: the group's sync then has little left to wait for
         finally:
             self._file.close()
         return StagedFile(self.path, self._size, self._hash.digest(), durable=False)

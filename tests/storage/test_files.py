@@ -30,11 +30,8 @@ def test_what_is_written_in_pieces_is_what_is_hashed(tmp_path: Path) -> None:
     assert staged.path.read_bytes() == data
 
 
-def test_a_long_upload_is_sent_on_to_the_disk_while_it_arrives(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Writeback starts every WRITE_BEHIND_BYTES, over exactly the bytes not yet handed on, so the fsync at
-    the end finds little left; the real call runs (this is Linux), and the file is still what was sent."""
+def _record_writeback(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The (offset, count) of every writeback started; the real call still runs (this is Linux)."""
     started: list[tuple[int, int]] = []
     real = files._start_writeback
 
@@ -43,6 +40,15 @@ def test_a_long_upload_is_sent_on_to_the_disk_while_it_arrives(
         real(fd, offset, count)
 
     monkeypatch.setattr(files, "_start_writeback", recording)
+    return started
+
+
+def test_a_long_upload_is_sent_on_to_the_disk_while_it_arrives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writeback starts every WRITE_BEHIND_BYTES, over exactly the bytes not yet handed on, so the fsync at
+    the end finds little left, and the file is still what was sent."""
+    started = _record_writeback(monkeypatch)
     store = MediaStore(tmp_path)
     store.prepare_blocking()
     data = random.Random(5).randbytes(2 * files.WRITE_BEHIND_BYTES + 3_000_000)
@@ -97,6 +103,26 @@ def test_kernel_copies_store_and_hash_the_bytes_of_the_source(tmp_path: Path) ->
     data, staged = _kernel_copied(tmp_path, 5, 2_500_001, 1_000_000)
     assert (staged.size, staged.sha1) == (len(data), hashlib.sha1(data).digest())
     assert staged.path.read_bytes() == data
+
+
+def test_a_batch_copy_hands_every_byte_to_the_disk_before_the_group_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kernel copies write behind as uploads do, and a deferred finish starts the rest: the group's one
+    sync then waits for little. The ranges cover the file once, in order."""
+    started = _record_writeback(monkeypatch)
+    store = MediaStore(tmp_path / "data")
+    store.prepare_blocking()
+    data = random.Random(8).randbytes(files.WRITE_BEHIND_BYTES * 2 + 12_345)
+    source = tmp_path / "MVI_0001.MP4"
+    source.write_bytes(data)
+    writer = store.new_staging_writer_blocking()
+    _copy_in_all(writer, source, 4 * 1024 * 1024)
+    staged = writer.finish_deferred_blocking()
+    assert not staged.durable and staged.sha1 == hashlib.sha1(data).digest()
+    assert [offset for offset, _ in started] == [0, *[sum(r) for r in started[:-1]]]
+    assert sum(count for _, count in started) == len(data)
+    assert len(started) == 3  # two full steps, then the rest at the finish
 
 
 def test_a_staging_file_that_cannot_be_mapped_is_hashed_by_reading_it_back(
