@@ -35,43 +35,31 @@ class StagedFile:
     durable: bool = True  # False: written but not fsynced yet (a batch makes it durable with `sync_blocking`)
 
 
-def _load_syncfs() -> Callable[[int], int] | None:
+def _libc_function(name: str, *argtypes: type) -> Callable[..., int] | None:
+    """A C library function (returning int, errno kept for `ctypes.get_errno`), or None where there is none."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        function = libc.syncfs
+        function = getattr(ctypes.CDLL(None, use_errno=True), name)
     except (OSError, AttributeError):
         return None
-    function.argtypes = [ctypes.c_int]
+    function.argtypes = list(argtypes)
     function.restype = ctypes.c_int
-    return cast("Callable[[int], int]", function)
+    return cast("Callable[..., int]", function)
 
 
-_SYNCFS = _load_syncfs()
-
-
-def _load_sync_file_range() -> Callable[[int, int, int, int], int] | None:
-    try:
-        function = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    function.restype = ctypes.c_int
-    return cast("Callable[[int, int, int, int], int]", function)
-
-
-_SYNC_FILE_RANGE = _load_sync_file_range()
+_SYNCFS = _libc_function("syncfs", ctypes.c_int)
+_SYNC_FILE_RANGE = _libc_function("sync_file_range", ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
 SYNC_FILE_RANGE_WRITE = 2  # <linux/fs.h>: start writeback of the range's dirty pages, don't wait for it
-WRITE_BEHIND_BYTES = 8 * 1024 * 1024  # an upload's bytes are sent on to the disk in steps of this size
+WRITE_BEHIND_BYTES = 8 * 1024 * 1024  # staged bytes are handed on to the disk in steps of this size
 
 
 def _start_writeback(fd: int, offset: int, count: int) -> None:
-    """Ask the kernel to start writing a range of a file to the disk now, without waiting for it.
+    """Ask the kernel to start writing a range of a staged file to the disk now, without waiting for it.
 
-    Without it, an upload's bytes sit in the page cache until its fsync (the kernel's own writeback starts
-    only at a tenth of the memory dirty, gigabytes on a big box): the disk idles while the bytes arrive and
-    then the upload waits for all of it. Started as the bytes arrive, the disk works alongside the network
-    and the fsync finds little left (measured: one 1 GB upload over loopback 2.7 s -> 2.0 s). Best effort:
-    where the call does not exist the fsync does all the writing, as before."""
+    Without it, an upload's (or an import's) bytes sit in the page cache until its fsync or sync (the
+    kernel's own writeback starts only at a tenth of the memory dirty, gigabytes on a big box): the disk
+    idles while the bytes arrive and then the upload waits for all of it. Started as the bytes arrive, the
+    disk works alongside the network and the fsync finds little left (measured: one 1 GB upload over
+    loopback 2.7 s -> 2.0 s). Best effort: where the call does not exist the fsync does all the writing."""
     if _SYNC_FILE_RANGE is not None:
         _SYNC_FILE_RANGE(fd, offset, count, SYNC_FILE_RANGE_WRITE)
 
@@ -192,7 +180,7 @@ class StagingWriter:
     def _write_behind(self, at_least: int) -> None:
         """Hand what was written since the last call to the disk once it is `at_least` bytes."""
         pending = self._size - self._written_back
-        if pending and pending >= at_least:
+        if pending >= max(at_least, 1):
             _start_writeback(self._file.fileno(), self._written_back, pending)
             self._written_back = self._size
 
