@@ -161,7 +161,7 @@ def _family(pid: int) -> list[int]:
 
 def _peak_rss(pid: int) -> int:
     """The process's own high-water mark of resident memory (VmHWM): the peak since it started, whenever
-    we look, so sampling rarely misses nothing but its last moments. 0 once it has gone."""
+    we look, so sampling every 100 ms misses at most its last moments. 0 once it has gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
