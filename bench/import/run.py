@@ -25,6 +25,9 @@ rounds; cp's `sync` waits in the kernel), best and median of the rounds, and the
 after (the figures mean little on a busy machine).
 `--baseline DIR` also times `shoebox import` from another checkout (e.g. main) in the same rounds, for a
 before/after in one run.
+On a VM whose balloon hands freed memory back to its host (this workplace's), the run pauses that for its
+duration and says so (`bench/host.py`: which contender drew host-faulted pages was chance, and swung the
+figures by tens of percent); `--host-memory-as-is` leaves it on.
 
 Two cache states, both by default (`--cache hot|cold|both`):
   hot   the tree is in the page cache (it was just written): copying is pure CPU, the hardest case for
@@ -50,6 +53,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+
+from bench.host import host_memory_held  # noqa: E402 - after the path is set
 
 SHARED_PHOTOS = REPO.parent / "shared" / "testdata" / "immich-test-assets"
 if not SHARED_PHOTOS.is_dir():
@@ -213,20 +218,23 @@ async def make_admin(data_dir: Path) -> None:
 
 def measure(base: Path, tree: Path, total: int, contenders: list[tuple[str, Path]], rounds: int, *,
             cold: bool) -> None:
-    """Alternating rounds of cp and each contender; prints the table."""
+    """Alternating rounds of cp and each contender, after one warm-up round that is not counted (the memory
+    the copies will use, the interpreter's files); prints the table."""
     prepare = drop_caches if cold else (lambda: subprocess.run(["sync"], check=True))
     times: dict[str, list[float]] = {"cp -r + sync": []}
     cpu: dict[str, list[float]] = {"cp -r + sync": []}
     rss: dict[str, list[int]] = {}
     library_files: set[int] = set()
-    for round_ in range(rounds):
+    for round_ in range(rounds + 1):
+        counted = round_ > 0
         target = base / f"cp-{round_}"
         prepare()
         seconds, _, used = run_timed(["cp", "-r", str(tree), str(target)])
-        times["cp -r + sync"].append(seconds)
-        cpu["cp -r + sync"].append(used)
+        if counted:
+            times["cp -r + sync"].append(seconds)
+            cpu["cp -r + sync"].append(used)
         shutil.rmtree(target)
-        line = [f"round {round_ + 1}: cp -r + sync {seconds:.2f} s"]
+        line = [f"{f'round {round_}' if counted else 'warm-up (not counted)'}: cp -r + sync {seconds:.2f} s"]
         for name, checkout in contenders:
             data_dir = base / f"data-{round_}"
             asyncio.run(make_admin(data_dir))
@@ -239,9 +247,10 @@ def measure(base: Path, tree: Path, total: int, contenders: list[tuple[str, Path
             # in the checkout: `python -m` puts the working folder first on the path
             seconds, peak, used = run_timed([sys.executable, "-S", "-m", "appliance", "import", str(tree),
                                              "--data-dir", str(data_dir)], env, cwd=checkout)
-            times.setdefault(name, []).append(seconds)
-            cpu.setdefault(name, []).append(used)
-            rss.setdefault(name, []).append(peak)
+            if counted:
+                times.setdefault(name, []).append(seconds)
+                cpu.setdefault(name, []).append(used)
+                rss.setdefault(name, []).append(peak)
             imported = sum(1 for p in (data_dir / "library").rglob("*") if p.is_file())
             library_files.add(imported)
             shutil.rmtree(data_dir)
@@ -272,6 +281,8 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, help="where to build (default: the temp folder; use the data disk)")
     parser.add_argument("--baseline", type=Path, help="another checkout whose `shoebox import` is timed too")
     parser.add_argument("--cache", choices=("hot", "cold", "both"), default="both")
+    parser.add_argument("--host-memory-as-is", action="store_true",
+                        help="leave a VM's free-page reporting on (see bench/host.py)")
     args = parser.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="shoebox-import-bench-", dir=args.workdir))
@@ -279,6 +290,12 @@ def main() -> int:
     if args.baseline:
         sources.append(("baseline import + sync", args.baseline.resolve()))
     print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    with host_memory_held(not args.host_memory_as_is) as held:
+        print(held)
+        return _run(args, base, sources)
+
+
+def _run(args: argparse.Namespace, base: Path, sources: list[tuple[str, Path]]) -> int:
     try:
         contenders = [(name, install(checkout, base / f"code-{number}")) for number, (name, checkout) in
                       enumerate(sources)]
