@@ -55,3 +55,27 @@ async def test_every_write_of_an_exif_row_reaches_the_copy(tmp_path: Path) -> No
     assert await db.fetchval("SELECT count(*) FROM asset_exif") == 0
     assert await db.integrity_check() == "ok"
     await db.close()
+
+
+async def test_an_unchanged_copy_leaves_the_asset_row_alone(tmp_path: Path) -> None:
+    """0011: a new asset's empty EXIF row, or a rewrite with the same values, no longer updates the asset
+    (its timeline index entry and its version counters): nothing the timeline shows has changed."""
+    db = Database(tmp_path / "shoebox.db")
+    await db.open()
+    try:
+        await insert_bare_asset(db, "a1")
+        versions = ("SELECT version FROM asset_month_versions"
+                    " WHERE owner_id = (SELECT owner_id FROM assets WHERE id = ?)")
+        before = await db.fetchval(versions, ("a1",))
+        await db.execute("INSERT INTO asset_exif (asset_id, file_size_in_byte, update_id) VALUES ('a1', 10, 'x')")
+        assert await db.fetchval(versions, ("a1",)) == before
+        await db.execute("UPDATE asset_exif SET city = 'Lyon' WHERE asset_id = 'a1'")
+        changed = await db.fetchval(versions, ("a1",))
+        assert changed == before + 1
+        assert tuple(await db.fetchone(COPIES, ("a1",)) or ()) == (None, None, "Lyon", None)
+        await db.execute("UPDATE asset_exif SET city = 'Lyon', country = NULL WHERE asset_id = 'a1'")  # same values
+        assert await db.fetchval(versions, ("a1",)) == changed
+        await db.execute("INSERT OR REPLACE INTO asset_exif (asset_id, city, update_id) VALUES ('a1', 'Lyon', 'y')")
+        assert await db.fetchval(versions, ("a1",)) == changed
+    finally:
+        await db.close()  # a failed assertion must not leave the connection threads holding the run open
