@@ -2,6 +2,10 @@
 
 An upload is written to `upload-tmp/`, fsynced, and renamed into `library/` only when it is complete, so
 a half-written file is never visible in the library. Staging is emptied at every start.
+
+`shoebox import` loads this module before it forks its copy process (`importer/head_start.py`), so what
+only the other process needs is imported where it is used (shutil, which loads three compressors) or not
+at all (uuid, which loads `platform`; datetime): ~10 ms less before the copying can start.
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ import hashlib
 import logging
 import mmap
 import os
-import shutil
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    import shutil
+    from datetime import datetime
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +257,8 @@ class MediaStore:
         """Create the tree and empty staging (what a crash left there). Returns how many files were removed."""
         for folder in ("library", "thumbs", "encoded-video", "upload-tmp"):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
+        import shutil
+
         removed = 0
         for leftover in self.staging.iterdir():
             if leftover.is_dir():
@@ -264,7 +271,7 @@ class MediaStore:
         return removed
 
     def new_staging_writer_blocking(self) -> StagingWriter:
-        return StagingWriter(self.staging / f"{uuid.uuid4().hex}.part")
+        return StagingWriter(self.staging / f"{os.urandom(16).hex()}.part")  # as random as a uuid4
 
     def absolute(self, relative: str) -> Path:
         path = (self.root / relative).resolve()
@@ -279,8 +286,8 @@ class MediaStore:
         its first tens of thousands, cost a directory inode and a mkdir per file), and the tree reads by
         date when the data folder is browsed over a share. Only new files use it: the stored path is what
         counts, so files placed under an earlier layout stay where they are."""
-        month = taken.astimezone(UTC) if taken.tzinfo is not None else taken
-        return f"library/{owner_id}/{month.year:04d}/{month.month:02d}/{asset_id}{extension}"
+        month = taken.utctimetuple()  # in UTC if `taken` has a zone, else as it is
+        return f"library/{owner_id}/{month.tm_year:04d}/{month.tm_mon:02d}/{asset_id}{extension}"
 
     def commit_blocking(self, staged: Path, relative: str, mtime: float | None = None) -> None:
         """Move a complete staged file to its library path: never overwrites, and durable once it returns."""
@@ -349,4 +356,6 @@ class MediaStore:
             log.warning("could not remove %s", relative, exc_info=True)
 
     def disk_usage(self) -> shutil._ntuple_diskusage:
+        import shutil
+
         return shutil.disk_usage(self.root)

@@ -57,3 +57,17 @@ async def test_when_its_parent_goes_away_the_process_stops(settings: Settings, t
     os.close(head_start.reports_fd)
     staged = {item.path for message in reported if message[0] == "copy" for item in staged_files(message[3])}
     assert set(staging_leftovers(settings)) <= staged  # nothing else left behind
+
+
+def test_what_runs_before_the_fork_loads_only_what_copying_needs() -> None:
+    """Everything imported before `shoebox import` forks its copy process delays the copying: the head
+    start's modules must not pull in the event loop, the database or what only the other process needs."""
+    import subprocess
+    import sys
+
+    heavy = ["asyncio", "sqlite3", "aiosqlite", "shutil", "uuid", "platform", "datetime", "appliance.storage.records"]
+    probe = ("import sys, appliance.cli, appliance.importer.head_start; "
+             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}).stdout.strip()
+    assert loaded == ""

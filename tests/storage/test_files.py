@@ -145,6 +145,7 @@ def test_originals_are_filed_by_owner_year_and_month_taken() -> None:
     taken = datetime(2024, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-2)))  # 2025-01-01 01:30 UTC
     assert MediaStore.original_relative("owner", "id", ".jpg", taken) == "library/owner/2025/01/id.jpg"
     assert MediaStore.original_relative("o", "i", ".xmp", datetime(987, 5, 1, tzinfo=UTC)) == "library/o/0987/05/i.xmp"
+    assert MediaStore.original_relative("o", "i", ".jpg", datetime(2024, 12, 31, 23, 30)) == "library/o/2024/12/i.jpg"
 
 
 def test_without_copy_file_range_the_kernel_copy_falls_back_to_sendfile(
