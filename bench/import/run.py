@@ -234,7 +234,8 @@ def measure(base: Path, tree: Path, total: int, contenders: list[tuple[str, Path
             times["cp -r + sync"].append(seconds)
             cpu["cp -r + sync"].append(used)
         shutil.rmtree(target)
-        line = [f"{f'round {round_}' if counted else 'warm-up (not counted)'}: cp -r + sync {seconds:.2f} s"]
+        line = [f"{f'round {round_}' if counted else 'warm-up (not counted)'}: cp -r + sync {seconds:.2f} s"
+                f" (CPU {used:.2f} s)"]
         for name, checkout in contenders:
             data_dir = base / f"data-{round_}"
             asyncio.run(make_admin(data_dir))
@@ -255,7 +256,8 @@ def measure(base: Path, tree: Path, total: int, contenders: list[tuple[str, Path
             library_files.add(imported)
             shutil.rmtree(data_dir)
             subprocess.run(["sync"], check=True)
-            line.append(f"{name.split(' +')[0]} {seconds:.2f} s ({imported} library files, {peak / 2**20:.0f} MiB)")
+            line.append(f"{name.split(' +')[0]} {seconds:.2f} s (CPU {used:.2f} s, {imported} library files,"
+                        f" {peak / 2**20:.0f} MiB)")
         print(", ".join(line))
     if len(library_files) != 1 or 0 in library_files:  # every import must have brought the whole tree
         raise SystemExit(f"the imports did not all bring the same files into the library: {library_files}")
