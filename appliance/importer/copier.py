@@ -68,11 +68,15 @@ class CopyThreads:
 
     def __init__(self, stager: Stager, stop: threading.Event, deliver: Callable[[Copy], None],
                  broken: Callable[[BaseException], None], *, threads: int = THREADS, window: int = WINDOW,
-                 window_bytes: int = WINDOW_BYTES, ahead: int = READ_AHEAD) -> None:
+                 window_bytes: int = WINDOW_BYTES, ahead: int = READ_AHEAD,
+                 short_of_room: Callable[[], None] | None = None) -> None:
         self.stager = stager
         self.stop = stop
         self.deliver = deliver
         self.broken = broken  # the file list itself failed: no more copies will come
+        # called (from a copying thread, holding no lock) when a copy must wait for room in the window: a
+        # taker that hands room back in batches then hands back what it holds at once
+        self.short_of_room = short_of_room
         self.threads = threads
         self.ahead = ahead
         self._files: Iterator[tuple[SourceFile, SourceFile | None]] = iter(())
@@ -94,10 +98,10 @@ class CopyThreads:
                 self._workers.append(worker)
                 worker.start()
 
-    def release(self, reserved: int) -> None:
-        """A delivered copy (holding `reserved` bytes of the window) is finished with."""
+    def release(self, reserved: int, files: int = 1) -> None:
+        """Delivered copies (`files` of them, holding `reserved` bytes of the window) are finished with."""
         with self._room:
-            self._held -= 1
+            self._held -= files
             self._held_bytes -= reserved
             self._room.notify_all()
 
@@ -137,17 +141,23 @@ class CopyThreads:
             self.deliver(copy)
 
     def _wait_for_room(self, size: int) -> bool:
-        """Hold `size` bytes and a file of the window once there is room (False: closing instead)."""
-        with self._room:
-            while self._held and (self._held >= self._window or self._held_bytes + size > self._window_bytes):
+        """Hold `size` bytes and a file of the window once there is room (False: closing instead). Each
+        time it finds no room, it says so (`short_of_room`) before it waits."""
+        said = False
+        while True:
+            with self._room:
                 if self._closing.is_set():
                     return False
-                self._room.wait()
-            if self._closing.is_set():
-                return False
-            self._held += 1
-            self._held_bytes += size
-            return True
+                if not self._held or (self._held < self._window and self._held_bytes + size <= self._window_bytes):
+                    self._held += 1
+                    self._held_bytes += size
+                    return True
+                if said or self.short_of_room is None:
+                    self._room.wait()
+                    said = False
+                    continue
+            said = True
+            self.short_of_room()
 
 
 class CopyQueue:
@@ -168,6 +178,7 @@ class CopyQueue:
     def copied(self) -> int:
         """Bytes copied ahead of the ingest (for the progress figure)."""
         return sum(copy.copied for copy in self._ready.values())
+
 
     def arrive(self, copy: Copy) -> None:
         key = copy.file.relpath

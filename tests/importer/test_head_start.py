@@ -59,6 +59,66 @@ async def test_when_its_parent_goes_away_the_process_stops(settings: Settings, t
     assert set(staging_leftovers(settings)) <= staged  # nothing else left behind
 
 
+def _many_photos(root: Path, count: int) -> Path:
+    folder = root / "DCIM" / "100TEST"
+    folder.mkdir(parents=True)
+    for number in range(count):
+        (folder / f"IMG_{number:04d}.JPG").write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(2000 + number))
+    return root
+
+
+async def _take_all(head_start: HeadStart, *, timeout: float = 30.0,
+                    once_short: bool = False) -> tuple[int, list[tuple[object, ...]]]:
+    """Take every copy in the session's order, as `ImportService` does, recording what goes to the child.
+    `once_short`: start taking only once the child has said it is out of room."""
+    sent: list[tuple[object, ...]] = []
+    send = head_start.copier.send
+    head_start.copier.send = lambda message: (sent.append(message), send(message))[1]  # type: ignore[method-assign]
+    scan = await asyncio.to_thread(head_start.scan_blocking)
+    taken = 0
+    if once_short:
+        head_start.copier.attach()
+        deadline = time.monotonic() + timeout
+        while not head_start.copier._child_short:  # the child's message, as the copier keeps it
+            assert time.monotonic() < deadline, "the child never ran out of room"
+            await asyncio.sleep(0.01)
+
+    async def take_each() -> None:
+        nonlocal taken
+        for item in scan.items:
+            staged, _ = await head_start.copier.take(item.file)
+            staged.path.unlink()
+            head_start.copier.done(item.file)
+            taken += 1
+
+    await asyncio.wait_for(take_each(), timeout)
+    await head_start.close()
+    return taken, [message for message in sent if message[0] == "done"]
+
+
+async def test_freed_room_goes_back_to_the_child_in_batches(settings: Settings, tmp_path: Path) -> None:
+    """Room in the copy window is handed back an eighth of the window at a time, not with a message (a
+    wake-up of the child) per file."""
+    root = _many_photos(tmp_path / "card", 40)
+    head_start = HeadStart.fork(root, settings.data_dir, 1 << 30, window=64)
+    taken, handed_back = await _take_all(head_start)
+    assert taken == 40
+    assert [message[1] for message in handed_back] == [8] * 5  # 64 // 8 files at a time
+    assert staging_leftovers(settings) == []
+
+
+async def test_a_child_short_of_room_is_given_it_at_once(settings: Settings, tmp_path: Path) -> None:
+    """With a window smaller than the card, the child fills it and says it waits: what is freed then goes
+    back at once, whatever the batch size, so the import never stalls."""
+    root = _many_photos(tmp_path / "card", 40)
+    head_start = HeadStart.fork(root, settings.data_dir, 1 << 30, window=16)
+    taken, handed_back = await _take_all(head_start, once_short=True)
+    assert taken == 40
+    assert sum(message[1] for message in handed_back) <= 40
+    assert handed_back[0][1] == 1  # the first file freed goes back at once, below the batch of 16 // 8
+    assert staging_leftovers(settings) == []
+
+
 def test_what_runs_before_the_fork_loads_only_what_copying_needs() -> None:
     """Everything imported before `shoebox import` forks its copy process delays the copying: the head
     start's modules must not pull in the event loop, the database or what only the other process needs."""
