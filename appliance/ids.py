@@ -10,11 +10,20 @@ import uuid
 # Random bytes are drawn from the kernel 4 KiB at a time, not 16 bytes per id: an import or a backup makes
 # several ids per file, and each draw is a system call that gives up the GIL (on a busy two-core machine,
 # getting it back cost tens of microseconds each time). Still the kernel's CSPRNG, only fetched in bulk;
-# a forked child starts with an empty pool, so two processes never hand out the same bytes.
+# a forked child starts with an empty pool, so two processes never hand out the same bytes (and with a lock
+# of its own: another thread may have held this one at the fork).
 _POOL_SIZE = 4096
 _pool = bytearray()
 _pool_lock = threading.Lock()
-os.register_at_fork(after_in_child=_pool.clear)
+
+
+def _reset_in_child() -> None:
+    global _pool_lock
+    _pool_lock = threading.Lock()
+    _pool.clear()
+
+
+os.register_at_fork(after_in_child=_reset_in_child)
 
 
 def _random_bytes(count: int) -> bytes:

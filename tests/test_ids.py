@@ -42,3 +42,26 @@ def test_a_forked_process_does_not_repeat_its_parents_random_bytes() -> None:
     os.close(read)
     os.waitpid(pid, 0)
     assert len(child) == 36 and child != new_id()
+
+
+def test_a_child_forked_while_the_pool_is_locked_can_still_make_ids() -> None:
+    """Another thread may hold the pool's lock at the moment of a fork; the child gets a lock of its own."""
+    import os
+    import select
+
+    from appliance import ids
+
+    read, write = os.pipe()
+    with ids._pool_lock:  # as if another thread were drawing bytes right now
+        pid = os.fork()
+        if pid == 0:
+            os.write(write, ids.new_id().encode())
+            os._exit(0)
+    os.close(write)
+    ready, _, _ = select.select([read], [], [], 10)
+    if not ready:
+        os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    assert ready, "the child waited for a lock nobody in it holds"
+    assert len(os.read(read, 100)) == 36
+    os.close(read)
