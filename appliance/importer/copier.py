@@ -179,7 +179,6 @@ class CopyQueue:
         """Bytes copied ahead of the ingest (for the progress figure)."""
         return sum(copy.copied for copy in self._ready.values())
 
-
     def arrive(self, copy: Copy) -> None:
         key = copy.file.relpath
         if key in self._unwanted:
