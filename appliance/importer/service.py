@@ -406,16 +406,15 @@ class ImportService:
         # the per-source record goes in with the progress: a crash loses at most the last half second of
         # it, and those files are then found again by checksum (duplicates), never imported twice
         handled, run.handled = run.handled, []
-        await self.imports.record_files(handled)
         record = run.record
         record.updated_at = iso(self.clock())
-        await self.imports.update_session(record.id, {
+        await self.imports.record_progress(record.id, {
             "album_id": record.album_id, "album_name": record.album_name, "state": record.state,
             "found": record.found, "imported": record.imported, "duplicates": record.duplicates,
             "skipped": record.skipped, "failed": record.failed, "bytes": record.bytes,
             "total_bytes": record.total_bytes, "error": record.error, "updated_at": record.updated_at,
             "finished_at": record.finished_at,
-        })
+        }, handled)
         self._publish("progress" if record.state == "running" else "finished", record, copying=run.copied)
 
     async def _finish(self, run: _Run, state: str, error: str = "") -> None:

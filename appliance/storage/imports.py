@@ -50,6 +50,15 @@ class KnownFile:
     asset_id: str | None
 
 
+_RECORD_FILE = (
+    "INSERT INTO import_files (source_key, owner_id, relpath, size, mtime_ns, status, asset_id, checksum,"
+    " session_id, handled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (source_key, owner_id, relpath) DO UPDATE SET size = excluded.size,"
+    " mtime_ns = excluded.mtime_ns, status = excluded.status, asset_id = excluded.asset_id,"
+    " checksum = excluded.checksum, session_id = excluded.session_id, handled_at = excluded.handled_at"
+)
+
+
 class ImportRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -60,13 +69,6 @@ class ImportRepository:
         await self.db.execute(
             f"INSERT INTO import_sessions ({', '.join(values)}) VALUES ({marks})", list(values.values())
         )
-
-    async def update_session(self, session_id: str, values: dict[str, Any]) -> None:
-        unknown = set(values) - _SESSION_COLUMNS
-        if unknown:
-            raise ValueError(f"unknown columns {sorted(unknown)}")
-        sql = ", ".join(f"{name} = ?" for name in values)
-        await self.db.execute(f"UPDATE import_sessions SET {sql} WHERE id = ?", [*values.values(), session_id])
 
     async def get_session(self, session_id: str) -> ImportSessionRecord | None:
         row = await self.db.fetchone("SELECT * FROM import_sessions WHERE id = ?", (session_id,))
@@ -101,19 +103,18 @@ class ImportRepository:
         )
         return {row[0]: KnownFile(row[1], row[2], row[3], row[4]) for row in rows}
 
-    async def record_files(self, files: list[tuple[Any, ...]]) -> None:
-        """Remember handled files: (source_key, owner_id, relpath, size, mtime_ns, status, asset_id, checksum,
-        session_id, handled_at) rows, in one transaction."""
-        if not files:
-            return
-        await self.db.executemany(
-            "INSERT INTO import_files (source_key, owner_id, relpath, size, mtime_ns, status, asset_id, checksum,"
-            " session_id, handled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (source_key, owner_id, relpath) DO UPDATE SET size = excluded.size,"
-            " mtime_ns = excluded.mtime_ns, status = excluded.status, asset_id = excluded.asset_id,"
-            " checksum = excluded.checksum, session_id = excluded.session_id, handled_at = excluded.handled_at",
-            files,
-        )
+    async def record_progress(self, session_id: str, values: dict[str, Any], files: list[tuple[Any, ...]]) -> None:
+        """In one transaction (one disk flush, and never one half without the other): remember the handled
+        files, (source_key, owner_id, relpath, size, mtime_ns, status, asset_id, checksum, session_id,
+        handled_at) rows, and update the session's columns."""
+        unknown = set(values) - _SESSION_COLUMNS
+        if unknown:
+            raise ValueError(f"unknown columns {sorted(unknown)}")
+        async with self.db.transaction() as conn:
+            if files:
+                await conn.executemany(_RECORD_FILE, files)
+            sql = ", ".join(f"{name} = ?" for name in values)
+            await conn.execute(f"UPDATE import_sessions SET {sql} WHERE id = ?", [*values.values(), session_id])
 
     async def live_asset_ids(self, owner_id: str, asset_ids: list[str]) -> set[str]:
         """Which of these assets still exist for the owner (not deleted for good)."""
