@@ -8,14 +8,12 @@ import pytest
 
 from appliance.storage.db import Database
 from appliance.storage.imports import ImportRepository
-from tests.storage.conftest import NOW
+from tests.storage.conftest import NOW, insert_user
 
 
 async def _session(db: Database) -> ImportRepository:
     async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO users (id, email, name, profile_changed_at, created_at, updated_at, update_id)"
-            " VALUES ('u', 'u@example.com', 'u', ?, ?, ?, 'x')", (NOW, NOW, NOW))
+        await insert_user(conn)
         await conn.execute(
             "INSERT INTO import_sessions (id, source_key, kind, owner_id, state, started_at, updated_at)"
             " VALUES ('s1', 'folder:/card', 'folder', 'u', 'running', ?, ?)", (NOW, NOW))
