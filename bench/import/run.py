@@ -31,11 +31,12 @@ after (the figures mean little on a busy machine).
 before/after in one run.
 On a VM whose balloon hands freed memory back to its host (this workplace's), the run pauses that for its
 duration and says so (`bench/host.py`: which contender drew host-faulted pages was chance, and swung the
-figures by tens of percent); `--host-memory-as-is` leaves it on.
+figures by tens of percent). It also pauses the VM's proactive reclaim (DAMON pageout), which drained the
+"hot" tree out of the page cache while the rounds read it. `--host-memory-as-is` leaves both on.
 
 Two cache states, both by default (`--cache hot|cold|both`):
-  hot   the tree is in the page cache (it was just written): copying is pure CPU, the hardest case for
-        an importer that must also hash every byte;
+  hot   the tree is in the page cache (every file is read just before each timed run): copying is pure
+        CPU, the hardest case for an importer that must also hash every byte;
   cold  the page cache is dropped before every timed run (`/proc/sys/vm/drop_caches`, needs root), so the
         bytes come from the disk as they do from a card or USB drive.
 """
@@ -58,7 +59,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from bench.host import host_memory_held  # noqa: E402 - after the path is set
+from bench.host import machine_held  # noqa: E402 - after the path is set
 
 SHARED_PHOTOS = REPO.parent / "shared" / "testdata" / "immich-test-assets"
 if not SHARED_PHOTOS.is_dir():
@@ -138,6 +139,16 @@ def installed_env(checkout: Path) -> dict[str, str]:
     import site
 
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(checkout), *site.getsitepackages()])}
+
+
+def warm(tree: Path) -> None:
+    """Read every file of the tree, so all of it is in the page cache (the "hot" state), then `sync`."""
+    for path in sorted(tree.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            with path.open("rb", buffering=0) as handle:
+                while handle.read(1 << 20):
+                    pass
+    subprocess.run(["sync"], check=True)
 
 
 def drop_caches() -> None:
@@ -238,7 +249,7 @@ def measure(base: Path, tree: Path, total: int, contenders: list[tuple[str, Path
     """Alternating rounds of cp and each contender, after one warm-up round that is not counted (the memory
     the copies will use, the interpreter's files); prints the table. Returns the first contender's ratios to
     cp (best, median) and its peak RSS."""
-    prepare = drop_caches if cold else (lambda: subprocess.run(["sync"], check=True))
+    prepare = drop_caches if cold else (lambda: warm(tree))
     times: dict[str, list[float]] = {"cp -r + sync": []}
     cpu: dict[str, list[float]] = {"cp -r + sync": []}
     rss: dict[str, list[int]] = {}
@@ -306,7 +317,7 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path, help="another checkout whose `shoebox import` is timed too")
     parser.add_argument("--cache", choices=("hot", "cold", "both"), default="both")
     parser.add_argument("--host-memory-as-is", action="store_true",
-                        help="leave a VM's free-page reporting on (see bench/host.py)")
+                        help="leave a VM's free-page reporting and proactive reclaim on (see bench/host.py)")
     args = parser.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="shoebox-import-bench-", dir=args.workdir))
@@ -314,8 +325,8 @@ def main() -> int:
     if args.baseline:
         sources.append(("baseline import + sync", args.baseline.resolve()))
     print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    with host_memory_held(not args.host_memory_as_is) as held:
-        print(held)
+    with machine_held(not args.host_memory_as_is) as held:
+        print("\n".join(held))
         return _run(args, base, sources)
 
 

@@ -12,8 +12,8 @@ and reports throughput, ratios, the server process's CPU seconds per GB (steadie
 machine), start-up time to the first pong (the package byte-compiled first, as installed), idle RSS and
 peak RSS while uploading.
 Each server case checks afterwards that every distinct file became an asset.
-On a VM whose balloon hands freed memory back to its host, the run pauses that (bench/host.py);
-`--host-memory-as-is` leaves it on.
+On a VM whose balloon hands freed memory back to its host, or whose kernel drops page cache it thinks idle
+(DAMON), the run pauses both (bench/host.py); `--host-memory-as-is` leaves them on.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import psutil
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from bench.host import host_memory_held  # noqa: E402
+from bench.host import machine_held  # noqa: E402
 from tests.conftest import TEST_ASSETS as SHARED_PHOTOS  # noqa: E402  (also found from a git worktree)
 from tests.server_process import ServerProcess  # noqa: E402
 
@@ -259,10 +259,10 @@ def main() -> None:
     parser.add_argument("--skip-cli", action="store_true")
     parser.add_argument("--skip-aiohttp", action="store_true")
     parser.add_argument("--host-memory-as-is", action="store_true",
-                        help="leave a VM's free-page reporting on (see bench/host.py)")
+                        help="leave a VM's free-page reporting and proactive reclaim on (see bench/host.py)")
     args = parser.parse_args()
-    with host_memory_held(not args.host_memory_as_is) as held:
-        print(held)
+    with machine_held(not args.host_memory_as_is) as held:
+        print("\n".join(held))
         run(args)
 
 

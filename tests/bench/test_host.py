@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.host import host_memory_held
+from bench.host import host_memory_held, reclaim_held
 
 BUDDYINFO = (
     "Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n"
@@ -56,3 +56,42 @@ def test_a_setting_that_cannot_be_written_is_reported(vm: tuple[Path, Path]) -> 
     read_only = Path("/proc/version")  # readable, refuses every write (root's too)
     with host_memory_held(setting=read_only, buddyinfo=buddyinfo) as said:
         assert "could not pause" in said
+
+
+def _kdamond(root: Path, number: int, state: str, action: str) -> Path:
+    """A stand-in for one kdamond's sysfs folder: its state and one scheme's action."""
+    kdamond = root / str(number)
+    scheme = kdamond / "contexts" / "0" / "schemes" / "0"
+    scheme.mkdir(parents=True)
+    (scheme / "action").write_text(action + "\n")
+    (kdamond / "state").write_text(state + "\n")
+    return kdamond
+
+
+def test_a_running_pageout_kdamond_is_stopped_for_the_run_and_started_after(tmp_path: Path) -> None:
+    pager = _kdamond(tmp_path, 0, "on", "pageout")
+    statistics = _kdamond(tmp_path, 1, "on", "stat")  # watches only: left running
+    idle = _kdamond(tmp_path, 2, "off", "pageout")  # not running: left off
+    with reclaim_held(kdamonds=tmp_path) as said:
+        assert (pager / "state").read_text() == "off\n"
+        assert (statistics / "state").read_text() == "on\n"
+        assert (idle / "state").read_text() == "off\n"
+        assert "paused for the run (1 kdamond)" in said
+    assert (pager / "state").read_text() == "on\n"
+    assert (idle / "state").read_text() == "off\n"
+
+
+def test_reclaim_is_started_again_even_when_the_run_fails(tmp_path: Path) -> None:
+    pager = _kdamond(tmp_path, 0, "on", "pageout")
+    with pytest.raises(RuntimeError), reclaim_held(kdamonds=tmp_path):
+        raise RuntimeError("a contender failed")
+    assert (pager / "state").read_text() == "on\n"
+
+
+def test_reclaim_left_alone_when_asked_or_absent(tmp_path: Path) -> None:
+    pager = _kdamond(tmp_path, 0, "on", "pageout")
+    with reclaim_held(False, kdamonds=tmp_path) as said:
+        assert (pager / "state").read_text() == "on\n"
+        assert "left as it is" in said
+    with reclaim_held(kdamonds=tmp_path / "absent") as said:
+        assert "none running" in said
