@@ -50,8 +50,11 @@ PROGRESS_INTERVAL = 0.5
 # kernel may answer from cache after a USB reader is pulled); fewer are bad files, counted as failed.
 GONE_STREAK = 3
 # Files in flight: copied, or staged and waiting for their group's commit. Staged files are made durable
-# a group at a time (one filesystem sync for all of them, not an fsync each), so many wait together.
-WORKERS = 64
+# a group at a time (one filesystem sync for all of them, not an fsync each), so many wait together: as
+# many as the copiers may have staged, so each group takes every copy finished meanwhile. (With 64, the
+# session took new copies only as earlier commits finished, and in some runs ended 20-100 ms after the
+# last copy had arrived.)
+WORKERS = WINDOW
 # Threads copying (the kernel copies, the thread hashes what was stored) ahead of the ingest: one per
 # core, hashing runs outside the GIL.
 COPIERS = THREADS
