@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 
 # Random bytes are drawn from the kernel 4 KiB at a time, not 16 bytes per id: an import or a backup makes
 # several ids per file, and each draw is a system call that gives up the GIL (on a busy two-core machine,
@@ -49,6 +48,10 @@ def new_id() -> str:
 
 
 def is_uuid(value: object) -> bool:
+    """A UUID in its 36-character form. (`uuid` is imported here, not at the top: it loads `platform`, 4 ms
+    of every `shoebox import`'s start, which makes ids but never checks one.)"""
+    import uuid
+
     if not isinstance(value, str) or len(value) != 36:
         return False
     try:
