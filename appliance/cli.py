@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +35,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _without_tls(*, whole_program: bool) -> Iterator[None]:
+    """Import asyncio inside this block without its TLS half, in a process that makes no network connection
+    (`shoebox import`): asyncio imports `ssl` if it can, which loads OpenSSL's TLS library and `socket`,
+    10-15 ms of CPU while the copying has started beside it. Only when the command is the whole program:
+    in a process that goes on (a test calling `main`), asyncio must keep TLS."""
+    blocked = whole_program and "ssl" not in sys.modules
+    if blocked:
+        sys.modules["ssl"] = None  # type: ignore[assignment]  # `import ssl` raises ImportError
+    try:
+        yield
+    finally:
+        if blocked and "ssl" in sys.modules and sys.modules["ssl"] is None:
+            del sys.modules["ssl"]  # a later `import ssl` (there should be none) gets the real module
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
@@ -54,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from appliance.importer.head_start import start_copying
 
         head_start = start_copying(args)  # copying starts now, beside the imports below
-        from appliance.importer.command import exit_now, run_import
+        with _without_tls(whole_program=argv is None):
+            from appliance.importer.command import exit_now, run_import
 
         gc.freeze()  # and later collections need not look at them again
         gc.enable()

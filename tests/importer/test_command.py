@@ -48,6 +48,23 @@ async def test_import_command_imports_a_folder_once_while_the_database_is_open_e
     assert staging_leftovers(settings) == []
 
 
+async def test_the_import_command_runs_without_loading_tls(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path
+) -> None:
+    """The command makes no network connection, so its asyncio goes without `ssl` (10-15 ms of start-up)."""
+    card = build_card(tmp_path / "Holiday", tmp_path / "outside")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    run = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-X", "importtime", "-m", "appliance", "import", str(card.root),
+                         "--data-dir", str(settings.data_dir)], capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1].startswith("completed: 6 found, 6 imported")
+    loaded = {line.rpartition("|")[2].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
+    assert "asyncio" in loaded  # the probe sees the imports
+    assert "_ssl" not in loaded  # OpenSSL's TLS half (`ssl` itself is listed: asyncio's attempts to import it)
+
+
 async def test_import_command_user_and_album_options(
     services: Services, settings: Settings, admin: UserRecord, tmp_path: Path
 ) -> None:
