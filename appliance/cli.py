@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 @contextlib.contextmanager
 def _without_tls(*, whole_program: bool) -> Iterator[None]:
     """Import asyncio inside this block without its TLS half, in a process that makes no network connection
-    (`shoebox import`): asyncio imports `ssl` if it can, which loads OpenSSL's TLS library and `socket`,
+    (`shoebox import`): asyncio imports `ssl` if it can, which loads OpenSSL's TLS library,
     10-15 ms of CPU while the copying has started beside it. Only when the command is the whole program:
     in a process that goes on (a test calling `main`), asyncio must keep TLS."""
     blocked = whole_program and "ssl" not in sys.modules
