@@ -20,7 +20,7 @@ from appliance.clock import parse_iso
 from appliance.errors import BadRequest, PayloadTooLarge
 from appliance.ids import is_uuid
 from appliance.library.assets import ServedFile, decode_checksum
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.library.ingest import IngestRequest, IngestService, StagingUpload
 from appliance.storage.files import StagedFile
 

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from appliance.errors import BadRequest
 from appliance.ids import is_uuid
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.services import Services
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)

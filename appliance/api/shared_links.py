@@ -10,7 +10,7 @@ from appliance.api import dto
 from appliance.api.assets import _uuids
 from appliance.api.common import Dto, as_json, auth, body, no_content, query, services, uuid_param
 from appliance.api.routing import Router
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.library.shared_links import TOKEN_COOKIE
 from appliance.storage.sharing import SharedLinkRecord
 

@@ -34,7 +34,7 @@ from appliance.importer.policy import (
     scan_blocking,
 )
 from appliance.library.albums import AlbumService
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.library.ingest import IngestRequest, IngestService
 from appliance.library.staging import ImportStopped
 from appliance.storage.imports import ImportRepository, ImportSessionRecord, KnownFile

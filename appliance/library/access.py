@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.storage.access import AccessRepository
 from appliance.storage.db import Database
 

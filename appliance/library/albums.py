@@ -10,7 +10,7 @@ from appliance.clock import Clock, iso
 from appliance.errors import BadRequest
 from appliance.ids import new_id, uuid7
 from appliance.library.access import SHARE, AccessService
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.storage.albums import AlbumRepository
 from appliance.storage.db import Database
 from appliance.storage.records import AlbumRecord, AlbumUserRecord, UserRecord

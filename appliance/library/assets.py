@@ -14,7 +14,7 @@ from appliance.clock import Clock, iso, parse_iso
 from appliance.errors import BadRequest, NotFoundHttp
 from appliance.ids import uuid7
 from appliance.library.access import DELETE, DOWNLOAD, READ, UPDATE, VIEW, AccessService
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.media import mimetypes
 from appliance.storage.assets import AssetQuery, AssetRepository
 from appliance.storage.db import Database

@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ import bcrypt
 from appliance.clock import Clock, iso
 from appliance.errors import BadRequest, Forbidden, Unauthorized
 from appliance.ids import new_id, uuid7
+from appliance.library.context import AuthContext
 from appliance.library.permissions import ALL, AVATAR_COLORS, PERMISSIONS
 from appliance.storage.records import ApiKeyRecord, SessionRecord, UserRecord
 from appliance.storage.users import ApiKeyRepository, SessionRepository, UserRepository
@@ -40,27 +41,6 @@ async def check_password(password: str, hashed: str) -> bool:
     if not hashed:
         return False
     return await asyncio.to_thread(lambda: bcrypt.checkpw(password.encode(), hashed.encode()))
-
-
-@dataclass
-class AuthContext:
-    """The authenticated caller of one request."""
-
-    user: UserRecord
-    session: SessionRecord | None = None
-    api_key: ApiKeyRecord | None = None
-    shared_link: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def user_id(self) -> str:
-        return self.user.id
-
-    def has_permission(self, permission: str) -> bool:
-        if self.api_key is None:
-            return True
-        granted = self.api_key.permission_list
-        return ALL in granted or permission in granted
 
 
 @dataclass

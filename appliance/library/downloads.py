@@ -14,7 +14,7 @@ from typing import Any
 
 from appliance.errors import BadRequest
 from appliance.library.access import DOWNLOAD, AccessService
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.storage.albums import AlbumRepository
 from appliance.storage.assets import AssetRepository
 from appliance.storage.explore import ExploreRepository

@@ -8,7 +8,7 @@ from typing import Any
 from appliance.clock import iso, parse_iso
 from appliance.errors import BadRequest
 from appliance.library.assets import AssetService, AssetView
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.library.partners import PartnerService
 from appliance.storage.assets import AssetQuery
 from appliance.storage.explore import SUGGESTION_COLUMNS, ExploreRepository

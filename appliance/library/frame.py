@@ -13,7 +13,7 @@ from typing import Any
 from appliance.clock import Clock
 from appliance.errors import BadRequest, NotFoundHttp
 from appliance.library.access import VIEW, AccessService
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.library.memories import MemoryService
 from appliance.media.fit import render_fit_blocking
 from appliance.storage.albums import AlbumRepository

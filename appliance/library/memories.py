@@ -12,7 +12,7 @@ from appliance.clock import Clock, iso, parse_iso
 from appliance.errors import BadRequest
 from appliance.ids import new_id, uuid7
 from appliance.library.access import READ, AccessService
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.storage.db import Database
 from appliance.storage.tags import MemoryRecord, MemoryRepository
 from appliance.storage.users import UserRepository

@@ -5,7 +5,7 @@ from __future__ import annotations
 from appliance.clock import Clock, iso
 from appliance.errors import BadRequest
 from appliance.ids import uuid7
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.storage.records import UserRecord
 from appliance.storage.sharing import PartnerRecord, PartnerRepository
 from appliance.storage.users import UserRepository

@@ -7,7 +7,7 @@ from typing import Any
 from appliance.clock import iso, parse_iso
 from appliance.errors import BadRequest
 from appliance.library.assets import AssetService, AssetView, decode_checksum
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.storage.assets import AssetQuery, AssetRepository
 
 MAX_PAGE_SIZE = 1000

@@ -18,7 +18,7 @@ from appliance.clock import Clock, iso, parse_iso
 from appliance.errors import BadRequest, Forbidden, Unauthorized
 from appliance.ids import new_id, uuid7
 from appliance.library.access import DOWNLOAD, READ, SHARE, VIEW, AccessService
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.storage.albums import AlbumRepository
 from appliance.storage.db import Database
 from appliance.storage.sharing import SharedLinkRecord, SharedLinkRepository

@@ -22,7 +22,7 @@ from typing import Any
 from appliance.clock import Clock, iso
 from appliance.errors import BadRequest, Forbidden
 from appliance.ids import uuid7_millis
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.storage.errors import Row as DbRow
 from appliance.storage.records import SessionRecord
 from appliance.storage.sync import FEEDS, PAGE, Feed, SyncRepository

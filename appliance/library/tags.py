@@ -8,7 +8,7 @@ from appliance.clock import Clock, iso
 from appliance.errors import BadRequest
 from appliance.ids import new_id, uuid7
 from appliance.library.access import UPDATE, AccessService
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.storage.assets import AssetQuery
 from appliance.storage.db import Database
 from appliance.storage.errors import ConstraintViolation

@@ -13,7 +13,7 @@ import orjson
 
 from appliance.errors import BadRequest
 from appliance.gz import FAST, gunzip_bytes, gzip_bytes
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.library.partners import PartnerService
 from appliance.library.tags import TagService
 from appliance.storage.timeline import TimelineFilter, TimelineRepository

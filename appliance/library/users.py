@@ -9,7 +9,8 @@ from typing import Any
 from appliance.clock import Clock, iso
 from appliance.errors import BadRequest, Forbidden
 from appliance.ids import uuid7
-from appliance.library.auth import AuthContext, AuthService, hash_password
+from appliance.library.auth import AuthService, hash_password
+from appliance.library.context import AuthContext
 from appliance.storage.records import UserRecord
 from appliance.storage.users import SessionRepository, UserRepository
 

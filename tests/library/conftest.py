@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from appliance.config import Settings
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.library.ingest import IngestRequest
 from appliance.services import Services, build_services
 from tests.api.conftest import jpeg_bytes

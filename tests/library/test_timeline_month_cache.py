@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from appliance.library.auth import AuthContext
+from appliance.library.context import AuthContext
 from appliance.library.timeline import json_columns, parse_bucket
 from appliance.services import Services
 from tests.library.conftest import LibraryChurn, add_photo, make_user
