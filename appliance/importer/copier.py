@@ -22,7 +22,7 @@ import logging
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -44,9 +44,6 @@ WINDOW_BYTES = 512 * 1024 * 1024
 # How many bytes of the files after the ones being copied are asked from the source ahead of time: the
 # card or disk reads them while the threads copy and hash, instead of each copy waiting for its reads.
 READ_AHEAD = 32 * 1024 * 1024
-# How far down the list the copiers look for its end: from there on, the last files are copied largest
-# first if the window takes them all (`read_ahead`).
-TAIL_HORIZON = 4 * READ_AHEAD
 # Each copier thread's buffer, reused for every file (no 1 MiB allocation per file): the staged bytes are
 # read back and hashed this many at a time (larger pieces measured no better here).
 BUFFER = 1024 * 1024
@@ -95,7 +92,7 @@ class CopyThreads:
         with self._lock:
             if self._closing.is_set():
                 return
-            self._files = read_ahead(files, self.ahead, self._all_fit, horizon=TAIL_HORIZON)
+            self._files = read_ahead(files, self.ahead)
             for number in range(max(1, self.threads)):
                 worker = threading.Thread(target=self._work, name=f"import-copy-{number}", daemon=True)
                 self._workers.append(worker)
@@ -130,7 +127,7 @@ class CopyThreads:
             if following is None:
                 return
             copy = Copy(*following)
-            copy.reserved = reserved_bytes(following)
+            copy.reserved = sum(part.size for part in following if part is not None)
             if not self._wait_for_room(copy.reserved):
                 return
             try:
@@ -142,14 +139,6 @@ class CopyThreads:
             except BaseException as err:  # the taker gets the copy's error, whatever it is
                 copy.outcome = err
             self.deliver(copy)
-
-    def _all_fit(self, rest: Sequence[tuple[SourceFile, SourceFile | None]]) -> bool:
-        """Would the window take all these files beside those it holds, whatever their order? Only then
-        may the last files be copied out of order: the session takes copies in its order, and a copy
-        that waited for room while the one the session waits for was not started would never get it."""
-        with self._room:
-            return (self._held + len(rest) <= self._window
-                    and self._held_bytes + sum(map(reserved_bytes, rest)) <= self._window_bytes)
 
     def _wait_for_room(self, size: int) -> bool:
         """Hold `size` bytes and a file of the window once there is room (False: closing instead). Each
@@ -344,55 +333,28 @@ class Copier:
             self._loop.call_soon_threadsafe(self._queue.fail, error)
 
 
-def read_ahead(files: Iterable[tuple[SourceFile, SourceFile | None]], budget: int,
-               largest_first: Callable[[Sequence[tuple[SourceFile, SourceFile | None]]], bool] | None = None,
-               horizon: int = 0) -> Iterator[tuple[SourceFile, SourceFile | None]]:
+def read_ahead(files: Iterable[tuple[SourceFile, SourceFile | None]],
+               budget: int) -> Iterator[tuple[SourceFile, SourceFile | None]]:
     """The files in order; as each is handed out, the source is asked (posix_fadvise WILLNEED: the kernel
     starts reading, nobody waits) for the files after it, up to `budget` bytes beyond it. Only a hint:
-    a file that can't be opened or advised is simply read when its turn comes.
-
-    The list is looked at `horizon` bytes ahead (without asking the source for more than `budget`). Once
-    that reaches its end, `largest_first(rest)` may say to hand the rest out largest first: a big video
-    near the end of the order is otherwise copied by one thread alone after the others have run out of
-    files (80-95 ms of one core for a 77 MB video here)."""
-    horizon = max(horizon, budget)
-    upcoming: deque[tuple[SourceFile, SourceFile | None]] = deque()  # taken from `files`, not handed out
+    a file that can't be opened or advised is simply read when its turn comes."""
+    upcoming: deque[tuple[SourceFile, SourceFile | None]] = deque()
     source = iter(files)
-    looked = 0  # bytes in `upcoming`
-    advised = asked = 0  # how many of `upcoming` (from its start) were asked for, and their bytes
+    asked = 0  # bytes advised among `upcoming`
     exhausted = False
     while True:
-        while not exhausted and looked < horizon:
+        while not exhausted and asked < budget:
             following = next(source, None)
             if following is None:
                 exhausted = True
                 break
             upcoming.append(following)
-            looked += reserved_bytes(following)
-        while advised < len(upcoming) and asked < budget:
-            asked += sum(_advise_will_need(part) for part in upcoming[advised] if part is not None)
-            advised += 1
+            asked += sum(_advise_will_need(part) for part in following if part is not None)
         if not upcoming:
             return
-        index = 0
-        if exhausted and len(upcoming) > 1 and largest_first is not None and largest_first(upcoming):
-            index = max(range(len(upcoming)), key=lambda at: reserved_bytes(upcoming[at]))
-        handed = upcoming[index]
-        del upcoming[index]
-        looked -= reserved_bytes(handed)
-        if index < advised:
-            advised -= 1
-            asked -= reserved_bytes(handed)
-        else:  # chosen from beyond what was asked for: it is read now anyway
-            for part in handed:
-                if part is not None:
-                    _advise_will_need(part)
+        handed = upcoming.popleft()
+        asked -= sum(part.size for part in handed if part is not None)
         yield handed
-
-
-def reserved_bytes(following: tuple[SourceFile, SourceFile | None]) -> int:
-    """The room a file (with its sidecar) takes in the window: its size on the source."""
-    return sum(part.size for part in following if part is not None)
 
 
 def _advise_will_need(file: SourceFile) -> int:
