@@ -212,13 +212,16 @@ class JobRunner:
         if removed:
             log.info("pruned %d finished jobs", removed)
 
-    async def wait_idle(self, *, within: float = 60.0) -> None:
-        """For tests and shutdown scripts: until no job is waiting (and due) or running."""
+    async def wait_idle(self, *, within: float = 60.0, retries_within: float = 1.0) -> None:
+        """For tests and shutdown scripts: until no job is waiting (and due) or running. A job put back for a
+        retry due within `retries_within` seconds counts as waiting: otherwise a transient failure would end
+        the wait just before the retry that fixes it (tests retry after 0.05 s; a server after 30 s)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while True:
+            soon = clocks.iso(self.clock() + timedelta(seconds=retries_within))
             async with self.db.reader() as conn:
-                ready = await job_sql.waiting_queues(conn, now=self._now())
+                ready = await job_sql.waiting_queues(conn, now=soon)
                 paused = await job_sql.paused_queues(conn)
             running = any(self._running.values()) or bool(self._completed)
             if not (ready - paused) and not running:

@@ -130,6 +130,25 @@ async def test_a_failing_job_records_its_reason_and_the_queue_moves_on(queue_db:
     assert result[2][1] == "completed"
 
 
+async def test_waiting_for_idle_includes_a_retry_due_soon(queue_db: Database) -> None:
+    """A transient failure is put back for a retry a moment later: the wait ends after the retry, not before
+    (a sidecar test once failed so, its check made between a failure and its retry 0.05 s later)."""
+    attempts: list[int] = []
+
+    async def flaky(payload: dict[str, Any], priority: int) -> None:
+        attempts.append(len(attempts) + 1)
+        if len(attempts) == 1:
+            raise RuntimeError("disk hiccup")
+
+    await add(queue_db, "Work", n=1)
+    runner = JobRunner(queue_db, {"Work": flaky}, concurrency=lambda q: 1, poll_interval=0.02, retry_base=0.3)
+    await runner.start()
+    await runner.wait_idle(within=20)
+    await runner.stop()
+    assert attempts == [1, 2]
+    assert (await statuses(queue_db))[0][:3] == ("Work", "completed", 2)
+
+
 async def test_an_unknown_job_name_fails_without_retries(queue_db: Database) -> None:
     await add(queue_db, "Nobody")
     runner = JobRunner(queue_db, {}, poll_interval=0.02)
