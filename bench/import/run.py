@@ -259,36 +259,31 @@ async def make_admin(data_dir: Path) -> None:
     await services.db.close()
 
 
-class Outputs:
-    """What the rounds copied, emptied after each round but removed only at the end of the run.
+def empty_copy(path: Path) -> None:
+    """Truncate every file of a round's copy to nothing, leaving it in place until the run's folder is
+    removed at the end.
 
     Removing each round's copies made every later creation of a file slow, for both contenders: on this
     VM's disk (ext4 without a journal) the kernel's inode allocator skips inodes freed in the last minute or
     more, and checking each one took 70% of its time; creating a file cost 0.25-0.75 ms of CPU by the end
     of a run, against 0.03 ms on a quiet disk (a journalled ext4, as on a Pi, never checks). Keeping the
     copies whole is no better on this VM: their page cache then holds memory the host has to hand over anew
-    for every round (cp took 3.4 s instead of 0.8). So each file is truncated to nothing (its memory and disk
-    space come back, its inode stays in use), and the run's folder is removed at its end."""
+    for every round (cp took 3.4 s instead of 0.8). A truncated file gives its memory and disk space back,
+    and its inode stays in use. (The next timed run's `sync` writes what the truncation changed.)"""
+    for folder, _, names in os.walk(path):
+        for name in names:
+            file = Path(folder, name)
+            if file.is_file() and not file.is_symlink():
+                os.truncate(file, 0)
 
-    def __init__(self, base: Path) -> None:
-        self.base = base
 
-    @staticmethod
-    def empty(path: Path) -> None:
-        for folder, _, names in os.walk(path):
-            for name in names:
-                file = Path(folder, name)
-                if file.is_file() and not file.is_symlink():
-                    os.truncate(file, 0)
-        subprocess.run(["sync"], check=True)
-
-    def settle(self, cheap_ms: float = 0.1, within: float = 150.0) -> str:
-        """Wait (at most `within` seconds) until creating a file costs less than `cheap_ms` of CPU."""
-        started = time.monotonic()
-        while (cost := creation_cost(self.base)) >= cheap_ms and time.monotonic() - started < within:
-            time.sleep(5)
-        return (f"creating a file: {cost:.3f} ms of CPU each at the start of these rounds (waited"
-                f" {time.monotonic() - started:.0f} s for it to be below {cheap_ms} ms)")
+def settle(base: Path, cheap_ms: float = 0.1, within: float = 150.0) -> str:
+    """Wait (at most `within` seconds) until creating a file costs less than `cheap_ms` of CPU."""
+    started = time.monotonic()
+    while (cost := creation_cost(base)) >= cheap_ms and time.monotonic() - started < within:
+        time.sleep(5)
+    return (f"creating a file: {cost:.3f} ms of CPU each at the start of these rounds (waited"
+            f" {time.monotonic() - started:.0f} s for it to be below {cheap_ms} ms)")
 
 
 def measure(base: Path, tree: Path, total: int, contenders: list[tuple[str, Path]], rounds: int, *,
@@ -297,14 +292,13 @@ def measure(base: Path, tree: Path, total: int, contenders: list[tuple[str, Path
     the copies will use, the interpreter's files); prints the table. Returns the first contender's ratios to
     cp (best, median) and its peak RSS."""
     prepare = drop_caches if cold else (lambda: warm(tree))
-    outputs = Outputs(base)
     block = base / f"{tree.name}-{'cold' if cold else 'hot'}"  # this block's copies, apart from other blocks'
     block.mkdir()
     times: dict[str, list[float]] = {"cp -r + sync": []}
     cpu: dict[str, list[float]] = {"cp -r + sync": []}
     rss: dict[str, list[int]] = {}
     library_files: set[int] = set()
-    print(outputs.settle())
+    print(settle(base))
     for round_ in range(rounds + 1):
         counted = round_ > 0
         target = block / f"cp-{round_}"
@@ -313,7 +307,7 @@ def measure(base: Path, tree: Path, total: int, contenders: list[tuple[str, Path
         if counted:
             times["cp -r + sync"].append(seconds)
             cpu["cp -r + sync"].append(used)
-        outputs.empty(target)
+        empty_copy(target)
         line = [f"{f'round {round_}' if counted else 'warm-up (not counted)'}: cp -r + sync {seconds:.2f} s"
                 f" (CPU {used:.2f} s)"]
         for number, (name, checkout) in enumerate(contenders):
@@ -334,7 +328,7 @@ def measure(base: Path, tree: Path, total: int, contenders: list[tuple[str, Path
                 rss.setdefault(name, []).append(peak)
             imported = sum(1 for p in (data_dir / "library").rglob("*") if p.is_file())
             library_files.add(imported)
-            outputs.empty(data_dir)
+            empty_copy(data_dir)
             line.append(f"{name.split(' +')[0]} {seconds:.2f} s (CPU {used:.2f} s, {imported} library files,"
                         f" {peak / 2**20:.0f} MiB)")
         print(", ".join(line))
