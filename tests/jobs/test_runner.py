@@ -119,9 +119,7 @@ async def test_a_failing_job_records_its_reason_and_the_queue_moves_on(queue_db:
         await add(queue_db, "Work", n=n)
     runner = JobRunner(queue_db, {"Work": work}, concurrency=lambda q: 1, poll_interval=0.02, retry_base=0.05)
     await runner.start()
-    await runner.wait_idle(within=20)
-    await asyncio.sleep(0.4)  # the retries' backoff (0.05, 0.1 s)
-    await runner.wait_idle(within=20)
+    await runner.wait_idle(within=20)  # waits out the retries' backoff too (0.05, 0.1 s)
     await runner.stop()
     assert done == [3]
     result = await statuses(queue_db)
