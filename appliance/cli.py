@@ -76,8 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         gc.freeze()  # and later collections need not look at them again
         gc.enable()
-        code = run_import(args, head_start)
-        if argv is None:  # the process's own command line: the import was the whole program
+        whole_program = argv is None  # the process's own command line: it ends when the import does
+        code = run_import(args, head_start, process_ends=whole_program)
+        if whole_program:
             exit_now(code)
         return code
     print(f"unknown command {args.command}", file=sys.stderr)

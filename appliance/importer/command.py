@@ -90,16 +90,20 @@ def build_import_service(settings: Settings, *, clock: Clock = utc_now) -> Impor
     )
 
 
-async def import_folder(args: argparse.Namespace, out: TextIO = sys.stdout, head_start: HeadStart | None = None) -> int:
-    """`head_start`: the copy process `start_copying` forked for this command line (see head_start.py)."""
+async def import_folder(args: argparse.Namespace, out: TextIO = sys.stdout, head_start: HeadStart | None = None,
+                        *, process_ends: bool = False) -> int:
+    """`head_start`: the copy process `start_copying` forked for this command line (see head_start.py).
+    `process_ends`: the process ends (`exit_now`) as soon as this returns, so a session that ran to its end
+    leaves its database connections open for the exit to drop (see `_import_folder`)."""
     try:
-        return await _import_folder(args, out, head_start)
+        return await _import_folder(args, out, head_start, process_ends)
     finally:
         if head_start is not None:
             await head_start.close()  # after an early error, what it staged is removed
 
 
-async def _import_folder(args: argparse.Namespace, out: TextIO, head_start: HeadStart | None) -> int:
+async def _import_folder(args: argparse.Namespace, out: TextIO, head_start: HeadStart | None,
+                         process_ends: bool = False) -> int:
     settings = command_settings(args)
     path = Path(args.path)
     if not await asyncio.to_thread(path.is_dir):
@@ -118,17 +122,24 @@ async def _import_folder(args: argparse.Namespace, out: TextIO, head_start: Head
             loop.add_signal_handler(sig, stop.set)
     progress = Progress(out)
     imports.events.listeners.append(progress)
+    ran = False
     try:
         record = await imports.run(
             ImportSource.folder(path), user_email=getattr(args, "user", None), album=getattr(args, "album", None),
             stop=stop, head_start=head_start,
         )
+        ran = True
     except ShoeboxError as err:
         print(f"shoebox import: {err.message}", file=sys.stderr)
         return 2
     finally:
         progress.close()
-        await db.close()
+        if not (ran and process_ends):
+            await db.close()
+        # else the exit drops the connections, as SQLite is built to survive: every transaction is committed
+        # and on the disk already (synchronous=FULL). Closing would add only a checkpoint, folding the WAL
+        # into the database file: 10-17 ms, a tenth of a short import's tail, which the server's connections
+        # (or the next import's) do in their time. A server running beside the import keeps the WAL anyway.
     album = f" into album {record.album_name!r}" if record.album_id else ""
     note = f"; {record.error}" if record.error else ""
     print(f"{record.state}: {record.found} found, {record.imported} imported{album}, {record.duplicates} already in "
@@ -136,17 +147,18 @@ async def _import_folder(args: argparse.Namespace, out: TextIO, head_start: Head
     return EXIT_CODES.get(record.state, 1)
 
 
-def run_import(args: argparse.Namespace, head_start: HeadStart | None = None) -> int:
+def run_import(args: argparse.Namespace, head_start: HeadStart | None = None, *, process_ends: bool = False) -> int:
+    """`process_ends`: the caller ends the process with `exit_now` right after this returns."""
     import logging
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return asyncio.run(import_folder(args, head_start=head_start))
+    return asyncio.run(import_folder(args, head_start=head_start, process_ends=process_ends))
 
 
 def exit_now(code: int) -> NoReturn:
     """End the `shoebox import` process without tearing the interpreter down (freeing every module and
-    object took tens of milliseconds, a good part of a small import): the database is closed, every file
-    written is closed and synced, the threads have finished; only the output is left to flush."""
+    object took tens of milliseconds, a good part of a small import): every transaction is committed, every
+    file written is closed and synced, the copy process has ended; only the output is left to flush."""
     import logging
     import os
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import io
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -46,6 +47,32 @@ async def test_import_command_imports_a_folder_once_while_the_database_is_open_e
     assert [s.imported for s in sessions] == [0, 6]
     assert len(rows(settings, "SELECT id FROM albums")) == 1
     assert staging_leftovers(settings) == []
+
+
+async def test_the_import_command_alone_leaves_its_commits_in_the_wal_and_loses_none(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path
+) -> None:
+    """With no server running, the command ends without a checkpoint (closing the last connection would fold
+    the WAL into the database file, 10-17 ms): what it committed is read back whole from the WAL by the
+    next connection, which then folds it in on closing."""
+    await services.db.close()  # no other connection: this process plays no server
+    card = build_card(tmp_path / "Holiday", tmp_path / "outside")
+    run = await shoebox("import", str(card.root), "--data-dir", str(settings.data_dir))
+    assert run.returncode == 0, run.stderr
+    wal = Path(f"{settings.database_path}-wal")
+    assert wal.stat().st_size > 0  # the session's commits are still in the WAL
+    connection = sqlite3.connect(settings.database_path)
+    try:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert connection.execute("SELECT state, imported FROM import_sessions").fetchall() == [("completed", 6)]
+        assert connection.execute("SELECT count(*) FROM assets").fetchone() == (len(card.new_files) + 1,)
+        in_album = "SELECT count(*) FROM album_assets"
+        visible = "SELECT count(*) FROM assets WHERE visibility != 'hidden'"  # all but the live photo's video
+        assert connection.execute(in_album).fetchone() == connection.execute(visible).fetchone() == (5,)
+    finally:
+        connection.close()
+    assert not wal.exists() or wal.stat().st_size == 0  # folded in by the last connection to close
+    await services.db.open()  # for the fixture's own close
 
 
 async def test_the_import_command_runs_without_loading_tls_or_password_hashing(
