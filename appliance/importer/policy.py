@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from appliance.media import mimetypes
 
@@ -91,6 +91,16 @@ def _root_order(name: str) -> tuple[int, str]:
     return (MEDIA_ROOTS.index(lowered) if lowered in MEDIA_ROOTS else len(MEDIA_ROOTS), lowered)
 
 
+class _Found(NamedTuple):
+    """A media file or sidecar the walk found, with its lower-cased name, stem and extension (worked out
+    once: `Path`'s properties parse the path again at every use, which was most of the walk's time)."""
+
+    name: str
+    stem: str
+    ext: str
+    file: SourceFile
+
+
 class _Walker:
     def __init__(self, root: Path, limits: Limits) -> None:
         self.root = root
@@ -104,23 +114,26 @@ class _Walker:
             return
         with os.scandir(folder) as listing:
             entries = sorted(listing, key=lambda e: _root_order(e.name) if depth == 0 else (0, e.name.lower()))
-        files: list[SourceFile] = []
+        files: list[_Found] = []
         for entry in entries:
             relpath = f"{rel}/{entry.name}" if rel else entry.name
             if entry.is_dir(follow_symlinks=False):
                 if _skip_folder(entry.name) or depth + 1 > self.limits.max_depth:
                     self.result.skipped_entries += 1
                     continue
-                self.walk(Path(entry.path), relpath, depth + 1)
+                self.walk(folder / entry.name, relpath, depth + 1)
             elif entry.name.startswith("."):
                 self.result.skipped_entries += 1
-            elif (found := self._file(entry, relpath)) is not None:
+            elif (found := self._file(folder, entry, relpath)) is not None:
                 files.append(found)
             else:
                 self.result.skipped_entries += 1
         self._group(files)
 
-    def _file(self, entry: os.DirEntry[str], relpath: str) -> SourceFile | None:
+    def _file(self, folder: Path, entry: os.DirEntry[str], relpath: str) -> _Found | None:
+        ext = mimetypes.extension(entry.name)
+        if not (ext in mimetypes.IMAGE_TYPES or ext in mimetypes.VIDEO_TYPES or ext in mimetypes.SIDECAR_TYPES):
+            return None
         if entry.is_symlink():
             target = Path(os.path.realpath(entry.path))
             if not target.is_relative_to(self.real_root) or not target.is_file():
@@ -131,47 +144,47 @@ class _Walker:
             stat = entry.stat(follow_symlinks=False)
         else:
             return None
-        if mimetypes.asset_type(entry.name) is None and not mimetypes.is_sidecar(entry.name):
-            return None
         if stat.st_size == 0:
             return None
-        return SourceFile(relpath, Path(entry.path), stat.st_size, stat.st_mtime_ns)
+        name = entry.name.lower()
+        stem = name[: len(name) - len(ext)] if ext else name  # as `Path.stem`, lower-cased
+        # `folder / name` parses only the name; `Path(entry.path)` would parse the whole path again
+        return _Found(name, stem, ext, SourceFile(relpath, folder / entry.name, stat.st_size, stat.st_mtime_ns))
 
-    def _group(self, files: list[SourceFile]) -> None:
+    def _group(self, files: list[_Found]) -> None:
         """Sidecars and live-photo videos join the image they belong to; the rest stand alone."""
-        sidecars = {f.path.name.lower(): f for f in files if mimetypes.is_sidecar(f.path.name)}
-        media = [f for f in files if not mimetypes.is_sidecar(f.path.name)]
-        by_stem: dict[str, list[SourceFile]] = {}
+        sidecars = {f.name: f.file for f in files if f.ext in mimetypes.SIDECAR_TYPES}
+        media = [f for f in files if f.ext not in mimetypes.SIDECAR_TYPES]
+        by_stem: dict[str, list[_Found]] = {}
         for f in media:
-            by_stem.setdefault(f.path.stem.lower(), []).append(f)
-        paired_videos: dict[str, SourceFile] = {}
+            by_stem.setdefault(f.stem, []).append(f)
+        paired_videos: dict[str, _Found] = {}
         for stem, group in by_stem.items():
-            images = [f for f in group if f.path.suffix.lower() in LIVE_PHOTO_IMAGES]
-            videos = [f for f in group if f.path.suffix.lower() in LIVE_PHOTO_VIDEOS]
+            images = [f for f in group if f.ext in LIVE_PHOTO_IMAGES]
+            videos = [f for f in group if f.ext in LIVE_PHOTO_VIDEOS]
             if len(images) == 1 and len(videos) == 1:
                 paired_videos[stem] = videos[0]
         for f in media:
-            stem = f.path.stem.lower()
-            if paired_videos.get(stem) is f:
+            video = paired_videos.get(f.stem)
+            if video is f:
                 continue
             if self.count >= self.limits.max_files:
                 self.result.truncated = True
                 return
-            item = ImportItem(f, self._sidecar_for(f, sidecars))
-            video = paired_videos.get(stem)
-            if video is not None and f.path.suffix.lower() in LIVE_PHOTO_IMAGES:
-                item.live_video = ImportItem(video, self._sidecar_for(video, sidecars, own_only=True))
+            item = ImportItem(f.file, self._sidecar_for(f, sidecars))
+            if video is not None and f.ext in LIVE_PHOTO_IMAGES:
+                item.live_video = ImportItem(video.file, self._sidecar_for(video, sidecars, own_only=True))
                 self.count += 1
             self.count += 1
             self.result.items.append(item)
 
     @staticmethod
-    def _sidecar_for(f: SourceFile, sidecars: dict[str, SourceFile], own_only: bool = False) -> SourceFile | None:
+    def _sidecar_for(f: _Found, sidecars: dict[str, SourceFile], own_only: bool = False) -> SourceFile | None:
         """`IMG_1.JPG.xmp` (darktable, Immich) first, then `IMG_1.xmp` (Lightroom, cameras)."""
-        own = sidecars.get(f.path.name.lower() + ".xmp")
+        own = sidecars.get(f.name + ".xmp")
         if own is not None or own_only:
             return own
-        return sidecars.get(f.path.stem.lower() + ".xmp")
+        return sidecars.get(f.stem + ".xmp")
 
 
 def scan_blocking(root: Path, limits: Limits | None = None) -> ScanResult:
