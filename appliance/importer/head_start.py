@@ -281,7 +281,7 @@ def _copy_process(root: Path, data_dir: Path, max_bytes: int, limits: Limits, th
     gc.enable()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it closes us
     stop = threading.Event()
-    sending = threading.Lock()
+    sending = threading.RLock()  # one message at a time; held while the copying starts (see below)
     known: dict[str, Any] = {}
     gone = threading.Event()  # the parent stopped listening: what is copied now is removed, not reported
 
@@ -311,13 +311,14 @@ def _copy_process(root: Path, data_dir: Path, max_bytes: int, limits: Limits, th
     except BaseException as err:
         report(("walk failed", err))
         return
-    if not report(("walk", scan)):
-        return
-    MediaStore(data_dir).staging.mkdir(parents=True, exist_ok=True)
-    workers = CopyThreads(Stager(MediaStore(data_dir), max_bytes), stop, deliver, broken, threads=threads,
-                          window=window, short_of_room=ask_for_room)
-    workers.start(files_to_copy(scan.items, known))
-    while (command := _receive(commands)) is not None and command[0] != "close":
+    store = MediaStore(data_dir)
+    store.staging.mkdir(parents=True, exist_ok=True)
+    workers = CopyThreads(Stager(store, max_bytes), stop, deliver, broken, threads=threads, window=window,
+                          short_of_room=ask_for_room)
+    with sending:  # the copying starts while the walk is sent; copies are reported after it, as the session expects
+        workers.start(files_to_copy(scan.items, known))
+        walk_sent = report(("walk", scan))
+    while walk_sent and (command := _receive(commands)) is not None and command[0] != "close":
         if command[0] == "done":
             workers.release(command[2], command[1])
         elif command[0] == "known":

@@ -7,7 +7,10 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from appliance.config import Settings
+from appliance.importer import head_start as head_start_module
 from appliance.importer.copier import staged_files
 from appliance.importer.head_start import HeadStart, _receive
 from tests.importer.conftest import build_card, staging_leftovers
@@ -40,6 +43,38 @@ async def test_the_walk_comes_first_and_closing_stops_the_process_and_empties_st
         pass
     else:
         raise AssertionError("the copy process outlived its close")
+
+
+async def test_copying_starts_while_the_walk_is_sent_and_every_copy_is_reported_after_it(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child starts its copier threads before it sends the walk (the send takes a millisecond or two of a
+    short import's start). Held back here for 0.5 s, the walk is still the first message, and the staging
+    folder already holds copies when it arrives."""
+    card = build_card(tmp_path / "card", tmp_path / "outside")
+    send = head_start_module._send
+
+    def slow_walk(fd: int, message: object) -> None:  # runs in the forked child
+        if isinstance(message, tuple) and message[0] == "walk":
+            time.sleep(0.5)
+        send(fd, message)
+
+    monkeypatch.setattr(head_start_module, "_send", slow_walk)
+    head_start = HeadStart.fork(card.root, settings.data_dir, 1 << 30)
+    try:
+        first = await asyncio.to_thread(_receive, head_start.reports_fd)
+        assert first is not None and first[0] == "walk"
+        assert staging_leftovers(settings)  # copied while the walk was on its way
+        second = await asyncio.to_thread(_receive, head_start.reports_fd)
+        assert second is not None and second[0] == "copy"
+    finally:
+        os.close(head_start.commands_fd)
+        await asyncio.to_thread(_wait_for_exit, head_start.pid)
+        while _receive(head_start.reports_fd) is not None:
+            pass
+        os.close(head_start.reports_fd)
+        for path in staging_leftovers(settings):
+            path.unlink()
 
 
 async def test_when_its_parent_goes_away_the_process_stops(settings: Settings, tmp_path: Path) -> None:
