@@ -116,6 +116,7 @@ class _Run:
     last_progress: float = 0.0
     copier: CopySource | None = None
     batcher: IngestBatcher | None = None
+    copier_closed: asyncio.Future[None] | None = None  # the copier's closing, once the files are all handled
 
     @property
     def copied(self) -> int:
@@ -224,7 +225,20 @@ class ImportService:
         except Exception as err:
             log.exception("import from %s failed", source.root)
             await self._finish(run, "failed", str(err))
+        finally:
+            if run.copier_closed is not None:
+                await self._copier_closed(run)
         return run.record
+
+    async def _copier_closed(self, run: _Run) -> None:
+        """Wait for the copier's closing that `_import_all` started (its threads, or its process, have
+        stopped and what it staged and nobody took is removed). Every file was handled before it began, so
+        a failure here is logged: the session's outcome stands."""
+        assert run.copier_closed is not None
+        try:
+            await asyncio.shield(run.copier_closed)
+        except Exception:
+            log.exception("import %s: closing its copier failed", run.record.id)
 
     async def _start(self, source: ImportSource, owner: UserRecord, album: str | None,
                      stop: threading.Event) -> _Run:
@@ -284,7 +298,9 @@ class ImportService:
             await asyncio.gather(*(worker() for _ in range(max(1, self.workers))))
         finally:
             await asyncio.shield(run.batcher.drain())
-            await asyncio.shield(run.copier.close())
+            # the copier closes (waiting for its threads or its process to end: 4-7 ms) while the session
+            # records how it ended; `run` waits for both
+            run.copier_closed = asyncio.ensure_future(run.copier.close())
         if failures:
             raise failures[0]
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from appliance.config import Settings
+from appliance.importer import copier as copier_module
 from appliance.importer.devices import BlockDevice, FakeEventSource
 from appliance.importer.manager import ImportManager, running
 from appliance.importer.mount import FolderMounter
@@ -269,3 +270,28 @@ async def test_more_unreadable_files_than_files_in_flight_fail_one_by_one_and_th
     assert record.state == "completed", record.error
     assert (record.imported, record.failed) == (12, 12)
     assert_library_consistent(settings)
+
+
+async def test_the_copier_closes_while_the_session_records_its_end_and_a_failed_close_is_only_logged(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Once every file is handled, the copier's closing (its threads stopping, leftovers removed) runs beside
+    the session's last writes. If it fails, the import still ended as it did: the error goes to the log."""
+    card = build_card(tmp_path / "card", tmp_path / "outside")
+    real_close = copier_module.Copier.close
+    states_seen: list[str] = []
+
+    async def close_then_fail(self: copier_module.Copier) -> None:
+        await real_close(self)
+        await asyncio.sleep(0.2)  # a slow close: the session has recorded its end meanwhile
+        states_seen.extend(r[0] for r in rows(settings, "SELECT state FROM import_sessions"))
+        raise OSError(errno.EIO, "staging went away")
+
+    monkeypatch.setattr(copier_module.Copier, "close", close_then_fail)
+    record = await asyncio.wait_for(services.imports.run(ImportSource.folder(card.root)), 60)
+    assert record.state == "completed" and record.imported == 6
+    assert states_seen == ["completed"]  # written before the close had finished
+    assert [r[0] for r in rows(settings, "SELECT state FROM import_sessions")] == ["completed"]
+    assert "closing its copier failed" in caplog.text
+    assert staging_leftovers(settings) == []
