@@ -161,7 +161,9 @@ def test_what_runs_before_the_fork_loads_only_what_copying_needs() -> None:
     import sys
 
     heavy = ["asyncio", "sqlite3", "aiosqlite", "shutil", "uuid", "platform", "datetime", "appliance.storage.records"]
+    # what `main` does before the fork: read the command line, load the head start
     probe = ("import sys, appliance.cli, appliance.importer.head_start; "
+             "appliance.cli.build_parser().parse_args(['import', '.']); "
              f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, check=True,
                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}).stdout.strip()
