@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 ENV_PREFIX = "SHOEBOX_"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
+    """Immutable. A NamedTuple, not a dataclass: `shoebox import` reads its settings before it forks its copy
+    process, and loading `dataclasses` (with inspect, ast and dis) took 11-17 ms there."""
+
     data_dir: Path = Path("./data")
     host: str = "0.0.0.0"
     port: int = 2283
@@ -34,7 +36,7 @@ class Settings:
     geodata_dir: Path | None = None  # where the place database is built (default: <data>/cache)
     # months of the timeline kept in memory (gzipped) once built (appliance/library/timeline.py); 0: none
     timeline_cache_bytes: int = 24 * 1024 * 1024
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = MappingProxyType({})  # the file's keys Shoebox does not know (read-only)
 
     @property
     def database_path(self) -> Path:
@@ -45,9 +47,14 @@ class Settings:
         return self.geodata_dir or self.data_dir / "cache"
 
 
+def _declared_type(name: str) -> str:
+    """A field's type as written (NamedTuple keeps a postponed annotation as a ForwardRef)."""
+    kind = Settings.__annotations__.get(name, "str")
+    return str(getattr(kind, "__forward_arg__", kind))
+
+
 def _coerce(name: str, value: Any) -> Any:
-    kinds = {f.name: f.type for f in fields(Settings)}
-    kind = str(kinds.get(name, "str"))
+    kind = _declared_type(name)
     if kind in ("Path", "Path | None"):
         return Path(value)
     if kind == "int":
@@ -71,11 +78,11 @@ def load_settings(
     """Merge defaults, the TOML file, `SHOEBOX_*` variables and explicit overrides (flags)."""
     env = os.environ if env is None else env
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-    known = {f.name for f in fields(Settings)} - {"extra"}
+    known = set(Settings._fields) - {"extra"}
 
     from_env = {name: env[ENV_PREFIX + name.upper()] for name in known if ENV_PREFIX + name.upper() in env}
     path = config_file or (Path(p) if (p := overrides.get("config") or env.get(ENV_PREFIX + "CONFIG")) else None)
-    data_dir_hint = Path(overrides.get("data_dir") or from_env.get("data_dir") or Settings.data_dir)
+    data_dir_hint = Path(overrides.get("data_dir") or from_env.get("data_dir") or Settings._field_defaults["data_dir"])
     if path is None and (data_dir_hint / "shoebox.toml").is_file():
         path = data_dir_hint / "shoebox.toml"
     from_file: dict[str, Any] = {}

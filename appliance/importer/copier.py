@@ -12,18 +12,16 @@ Two halves: `CopyThreads` copy and hand each finished copy to a `deliver` callba
 event loop, holds the copies until the session takes them in its order. `Copier` joins them in one
 process (the server's auto-import). `shoebox import` runs the threads in a process of its own, started
 before the rest of Shoebox is even imported, and feeds a `CopyQueue` from its pipe (`copy_process.py`).
-This module imports no asyncio at load time, for that process's sake.
+This module imports no asyncio at load time, for that process's sake (nor dataclasses: see policy.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from appliance.importer.policy import SourceFile
@@ -32,8 +30,6 @@ from appliance.storage.files import StagedFile
 
 if TYPE_CHECKING:
     import asyncio
-
-log = logging.getLogger(__name__)
 
 Staged = tuple[StagedFile, StagedFile | None]
 THREADS = 2  # copier threads: copying and hashing are in the kernel and OpenSSL, which need no GIL
@@ -49,15 +45,18 @@ READ_AHEAD = 32 * 1024 * 1024
 BUFFER = 1024 * 1024
 
 
-@dataclass(eq=False, slots=True)
 class Copy:
     """One file (and its sidecar) being staged, then its outcome: the staged files or the copy's error."""
 
-    file: SourceFile
-    sidecar: SourceFile | None
-    copied: int = 0  # bytes copied (progress)
-    outcome: Staged | BaseException | None = None
-    reserved: int = 0  # bytes of the window it holds until released (its source sizes)
+    __slots__ = ("file", "sidecar", "copied", "outcome", "reserved")
+
+    def __init__(self, file: SourceFile, sidecar: SourceFile | None, copied: int = 0,
+                 outcome: Staged | BaseException | None = None, reserved: int = 0) -> None:
+        self.file = file
+        self.sidecar = sidecar
+        self.copied = copied  # bytes copied (progress)
+        self.outcome = outcome
+        self.reserved = reserved  # bytes of the window it holds until released (its source sizes)
 
 
 class CopyThreads:

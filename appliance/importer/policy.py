@@ -2,24 +2,26 @@
 no symlinks out of the source, depth and count capped) and the grouping of sidecars and live-photo pairs.
 
 Blocking (it lists directories): call `scan_blocking` from a thread.
+
+`shoebox import` loads this before forking its copy process, where every module loaded delays the
+copying: so no `dataclasses` and no `logging` at load (11-17 and 6-8 ms there).
 """
 
 from __future__ import annotations
 
 import errno
-import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from appliance.logs import logger
 from appliance.media import mimetypes
 
 if TYPE_CHECKING:
     from appliance.storage.imports import KnownFile
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 # Folders cameras and operating systems put on cards that never hold the user's photos.
 SYSTEM_FOLDERS = frozenset(
@@ -39,27 +41,31 @@ GONE_ERRNOS = frozenset({errno.EIO, errno.ENOENT, errno.ENODEV, errno.ENXIO, err
                          errno.ENOMEDIUM, errno.EBADF})
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     max_depth: int = 16
     max_files: int = 200_000
 
 
-@dataclass(frozen=True)
-class SourceFile:
+class SourceFile(NamedTuple):
     relpath: str  # POSIX path below the source root: the key of the per-source record
     path: Path
     size: int
     mtime_ns: int
 
 
-@dataclass
 class ImportItem:
     """One asset to import, with what travels with it."""
 
-    file: SourceFile
-    sidecar: SourceFile | None = None
-    live_video: ImportItem | None = None  # the .MOV half of a live photo, imported first
+    __slots__ = ("file", "sidecar", "live_video")
+
+    def __init__(self, file: SourceFile, sidecar: SourceFile | None = None,
+                 live_video: ImportItem | None = None) -> None:
+        self.file = file
+        self.sidecar = sidecar
+        self.live_video = live_video  # the .MOV half of a live photo, imported first
+
+    def __repr__(self) -> str:
+        return f"ImportItem({self.file!r}, sidecar={self.sidecar!r}, live_video={self.live_video!r})"
 
     def files(self) -> Iterator[SourceFile]:
         if self.live_video is not None:
@@ -67,11 +73,20 @@ class ImportItem:
         yield self.file
 
 
-@dataclass
 class ScanResult:
-    items: list[ImportItem] = field(default_factory=list)
-    skipped_entries: int = 0  # non-media files, hidden entries, links out of the source
-    truncated: bool = False
+    """What a walk found: the items in import order, what it passed over, and whether it hit the cap."""
+
+    __slots__ = ("items", "skipped_entries", "truncated")
+
+    def __init__(self, items: list[ImportItem] | None = None, skipped_entries: int = 0,
+                 truncated: bool = False) -> None:
+        self.items: list[ImportItem] = [] if items is None else items
+        self.skipped_entries = skipped_entries  # non-media files, hidden entries, links out of the source
+        self.truncated = truncated
+
+    def __repr__(self) -> str:
+        return (f"ScanResult({len(self.items)} items, skipped_entries={self.skipped_entries},"
+                f" truncated={self.truncated})")
 
     @property
     def asset_count(self) -> int:

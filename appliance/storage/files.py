@@ -13,27 +13,29 @@ from __future__ import annotations
 import ctypes
 import errno
 import hashlib
-import logging
 import mmap
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, NamedTuple, cast
+
+from appliance.logs import logger
 
 if TYPE_CHECKING:
     import shutil
     from datetime import datetime
 
-log = logging.getLogger(__name__)
+log = logger(__name__)  # logging is imported at the first message (see appliance/logs.py)
 
 
 class DiskFullError(OSError):
     pass
 
 
-@dataclass
-class StagedFile:
+class StagedFile(NamedTuple):
+    """A file written to staging, with its size and SHA-1 (a NamedTuple: no dataclasses before the import
+    command's fork, see importer/policy.py)."""
+
     path: Path
     size: int
     sha1: bytes
