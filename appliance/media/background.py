@@ -5,6 +5,8 @@ its slice before it notices the server woke up. `SCHED_IDLE` (chrt --idle) runs 
 nothing else to do, and the idle IO class (ionice -c 3) does the same for the disk where the IO scheduler
 honours it (BFQ; `mq-deadline` and `none` ignore it). Both come from util-linux.
 
+A long-lived helper (exiftool -stay_open) is also tied to the server's life: `ends_with_this_process`.
+
 Each wrapper is tried once before it is used: a sandbox that forbids changing priorities (a systemd
 `SystemCallFilter` without `@resources`, a seccomp profile of a container) makes `chrt` and `ionice` exit
 with an error instead of running the tool, so a wrapper that fails its trial is left out and the tool still
@@ -31,6 +33,19 @@ def background_prefix(nice: int = 19) -> tuple[str, ...]:
         if _works(wrapper):
             prefix += wrapper
     return (*prefix, "nice", "-n", str(nice))
+
+
+_DEATH_PACT = ("setpriv", "--pdeathsig", "KILL")
+
+
+@functools.cache
+def ends_with_this_process() -> tuple[str, ...]:
+    """The argv prefix that kills a helper when the process that started it dies, even by SIGKILL
+    (PR_SET_PDEATHSIG through util-linux's setpriv; it survives the exec of chrt, ionice and nice). For
+    exiftool -stay_open, which keeps polling its argument pipe after the end of it: orphaned by a killed
+    server, it lived on for ever. The kernel ties it to the *thread* that starts it: start it from the event
+    loop's. Empty where setpriv is missing or not allowed (systemd's KillMode then still ends it)."""
+    return _DEATH_PACT if _works(_DEATH_PACT) else ()
 
 
 def _works(wrapper: tuple[str, ...]) -> bool:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from appliance.media.background import background_prefix
+from appliance.media.background import background_prefix, ends_with_this_process
 from appliance.media.errors import ToolFailed
 
 log = logging.getLogger(__name__)
@@ -447,9 +447,11 @@ class ExifTool:
     async def start(self) -> None:
         if self._process is not None and self._process.returncode is None:
             return
+        tied = await asyncio.to_thread(ends_with_this_process)  # tried once, off the event loop
         self._process = await asyncio.create_subprocess_exec(
-            # niced like the other background tools: the API must stay quick while metadata is read
-            *background_prefix(19), self.executable, "-stay_open", "True", "-@", "-",
+            # dies with this process (it would poll its pipe for ever as an orphan), niced like the other
+            # background tools (the API must stay quick while metadata is read)
+            *tied, *background_prefix(19), self.executable, "-stay_open", "True", "-@", "-",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

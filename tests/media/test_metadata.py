@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -240,3 +242,41 @@ def test_file_time_fallback_is_the_modified_time() -> None:
     meta = build_metadata({}, mtime=when, file_size=0, is_video=False)
     assert (meta.date_time_original, meta.time_zone, meta.date_source) == (when, None, "mtime")
     assert meta.file_modified_at == when
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for its new parent to reap it."""
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in state
+
+
+async def test_exiftool_does_not_outlive_a_killed_server(tmp_path: Path) -> None:
+    """exiftool -stay_open keeps polling its pipe after the end of it: a server killed with SIGKILL (no
+    chance to close it) must not leave it running for ever."""
+    program = (
+        "import asyncio, sys\n"
+        "from appliance.media.metadata import ExifTool\n"
+        "async def main():\n"
+        "    tool = ExifTool()\n"
+        "    await tool.start()\n"
+        "    print(tool._process.pid, flush=True)\n"
+        "    await asyncio.sleep(60)\n"
+        "asyncio.run(main())\n"
+    )
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", program, stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert server.stdout is not None
+    exiftool_pid = int(await asyncio.wait_for(server.stdout.readline(), 30))
+    assert _running(exiftool_pid)
+    server.kill()
+    await server.wait()
+    for _ in range(100):
+        if not _running(exiftool_pid):
+            break
+        await asyncio.sleep(0.05)
+    assert not _running(exiftool_pid)
