@@ -232,8 +232,8 @@ class ImportService:
 
     async def _copier_closed(self, run: _Run) -> None:
         """Wait for the copier's closing that `_import_all` started (its threads, or its process, have
-        stopped and what it staged and nobody took is removed). Every file was handled before it began, so
-        a failure here is logged: the session's outcome stands."""
+        stopped and what it staged and nobody took is removed). It began once every file was handled or
+        given up, so a failure here is logged: the session's outcome stands."""
         assert run.copier_closed is not None
         try:
             await asyncio.shield(run.copier_closed)
