@@ -7,6 +7,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 
 def _terminal_columns() -> int:
@@ -33,12 +34,19 @@ class _HelpFormatter(argparse.HelpFormatter):
                          width if width is not None else _terminal_columns() - 2)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's, with `_HelpFormatter`; the sub-commands' parsers are of this class too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shoebox", description="Shoebox photo server",
-                                     formatter_class=_HelpFormatter)
+    parser = _Parser(prog="shoebox", description="Shoebox photo server")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the server", formatter_class=_HelpFormatter)
+    serve = sub.add_parser("serve", help="run the server")
     serve.add_argument("--data-dir", help="folder for the database, originals and thumbnails")
     serve.add_argument("--host", help="address to listen on (default 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port to listen on (default 2283)")
@@ -47,12 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-mdns", dest="mdns", action="store_false", help="do not advertise on the LAN")
     serve.add_argument("--log-level", help="debug, info, warning or error")
 
-    doctor = sub.add_parser("doctor", help="print what hardware was detected", formatter_class=_HelpFormatter)
+    doctor = sub.add_parser("doctor", help="print what hardware was detected")
     doctor.add_argument("--sysroot", default="/", help="read /proc, /sys and /dev below this folder")
     doctor.add_argument("--json", action="store_true", help="print JSON")
     doctor.add_argument("--profiles-dir", help="where the board profiles are (default: bundled)")
 
-    imp = sub.add_parser("import", help="import photos from a folder or mounted drive", formatter_class=_HelpFormatter)
+    imp = sub.add_parser("import", help="import photos from a folder or mounted drive")
     imp.add_argument("path", help="folder to import")
     imp.add_argument("--data-dir", help="the server's data folder")
     imp.add_argument("--config", help="a TOML settings file")

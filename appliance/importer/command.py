@@ -140,7 +140,7 @@ async def _import_folder(args: argparse.Namespace, out: TextIO, head_start: Head
             await db.close()
         # else the exit drops the connections, as SQLite is built to survive: every transaction is committed
         # and on the disk already (synchronous=FULL). Closing would add only a checkpoint, folding the WAL
-        # into the database file: 10-17 ms, a tenth of a short import's tail, which the server's connections
+        # into the database file: 13-17 ms, a third of a short import's tail, which the server's connections
         # (or the next import's) do in their time. A server running beside the import keeps the WAL anyway.
     album = f" into album {record.album_name!r}" if record.album_id else ""
     note = f"; {record.error}" if record.error else ""
