@@ -146,9 +146,8 @@ class _Walker:
         self._group(files)
 
     def _file(self, folder: Path, entry: os.DirEntry[str], relpath: str) -> _Found | None:
-        ext = mimetypes.extension(entry.name)
-        if not (ext in mimetypes.IMAGE_TYPES or ext in mimetypes.VIDEO_TYPES or ext in mimetypes.SIDECAR_TYPES):
-            return None
+        if mimetypes.asset_type(entry.name) is None and not mimetypes.is_sidecar(entry.name):
+            return None  # decided by the name alone: no stat
         if entry.is_symlink():
             target = Path(os.path.realpath(entry.path))
             if not target.is_relative_to(self.real_root) or not target.is_file():
@@ -161,7 +160,7 @@ class _Walker:
             return None
         if stat.st_size == 0:
             return None
-        name = entry.name.lower()
+        name, ext = entry.name.lower(), mimetypes.extension(entry.name)
         stem = name[: len(name) - len(ext)] if ext else name  # as `Path.stem`, lower-cased
         # `folder / name` parses only the name; `Path(entry.path)` would parse the whole path again
         return _Found(name, stem, ext, SourceFile(relpath, folder / entry.name, stat.st_size, stat.st_mtime_ns))
