@@ -53,7 +53,7 @@ async def test_the_import_command_alone_leaves_its_commits_in_the_wal_and_loses_
     services: Services, settings: Settings, admin: UserRecord, tmp_path: Path
 ) -> None:
     """With no server running, the command ends without a checkpoint (closing the last connection would fold
-    the WAL into the database file, 10-17 ms): what it committed is read back whole from the WAL by the
+    the WAL into the database file, 13-17 ms): what it committed is read back whole from the WAL by the
     next connection, which then folds it in on closing."""
     await services.db.close()  # no other connection: this process plays no server
     card = build_card(tmp_path / "Holiday", tmp_path / "outside")
