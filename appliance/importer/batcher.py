@@ -12,12 +12,20 @@ from appliance.storage.files import StagedFile
 class IngestBatcher:
     """Hands staged files to `IngestService.ingest_many` a few at a time: the files the workers bring within
     `delay` (or `size` of them, whichever first) share one duplicate lookup and one quota lookup instead of
-    two trips to the database each. A file waits at most `delay` longer, well below a group commit."""
+    two trips to the database each. A file waits at most `delay` longer, well below a group commit.
 
-    def __init__(self, ingest: IngestService, *, size: int = 32, delay: float = 0.01) -> None:
+    `producers`: how many workers hand files over. Once every one still working is waiting here, no other
+    file can join the batch, so it goes at once instead of after `delay`: the last files of an import (and
+    every file of a small one) are not held back for nothing. Each worker says `producer_done` when it
+    stops handing files over."""
+
+    def __init__(self, ingest: IngestService, *, size: int = 32, delay: float = 0.01,
+                 producers: int | None = None) -> None:
         self.ingest = ingest
         self.size = size
         self.delay = delay
+        self._producers = producers  # None: not counted, a batch always waits `delay`
+        self._waiting = 0  # workers inside `ingest_one`, their file pending or being ingested
         self._pending: list[tuple[IngestRequest, StagedFile, asyncio.Future[IngestResult]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._running: set[asyncio.Task[None]] = set()
@@ -28,11 +36,25 @@ class IngestBatcher:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[IngestResult] = loop.create_future()
         self._pending.append((request, staged, future))
-        if len(self._pending) >= self.size:
-            self._flush()
-        elif self._timer is None:
-            self._timer = loop.call_later(self.delay, self._flush)
-        return await asyncio.shield(future)
+        self._waiting += 1
+        try:
+            if len(self._pending) >= self.size or self._nobody_else_can_join():
+                self._flush()
+            elif self._timer is None:
+                self._timer = loop.call_later(self.delay, self._flush)
+            return await asyncio.shield(future)
+        finally:
+            self._waiting -= 1
+
+    def producer_done(self) -> None:
+        """A worker will hand over no more files: if the others all wait here, the batch goes now."""
+        if self._producers is not None:
+            self._producers -= 1
+            if self._pending and self._nobody_else_can_join():
+                self._flush()
+
+    def _nobody_else_can_join(self) -> bool:
+        return self._producers is not None and self._waiting >= self._producers
 
     async def drain(self) -> None:
         """Wait for every batch handed over (at the end of a session)."""

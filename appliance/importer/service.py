@@ -280,22 +280,26 @@ class ImportService:
             copier.start(files_to_copy(items, run.known))
         copier.attach()
         run.copier = copier
-        run.batcher = IngestBatcher(self.ingest)
+        workers = max(1, self.workers)
+        run.batcher = batcher = IngestBatcher(self.ingest, producers=workers)
 
         async def worker() -> None:
-            for item in queue:
-                if failures:
-                    return
-                try:
-                    await self._import_item(run, item)
-                except Exception as err:
-                    failures.append(err)
-                    run.stop.set()
-                    return
+            try:
+                for item in queue:
+                    if failures:
+                        return
+                    try:
+                        await self._import_item(run, item)
+                    except Exception as err:
+                        failures.append(err)
+                        run.stop.set()
+                        return
+            finally:
+                batcher.producer_done()
 
         try:
             await self._save(run, force=True)  # what was found, while the first files are copied
-            await asyncio.gather(*(worker() for _ in range(max(1, self.workers))))
+            await asyncio.gather(*(worker() for _ in range(workers)))
         finally:
             await asyncio.shield(run.batcher.drain())
             # the copier closes (waiting for its threads or its process to end: 4-7 ms) while the session
