@@ -13,10 +13,12 @@ def utc_now() -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    """ISO-8601 in UTC with milliseconds and `Z`: the form Immich emits, and text that sorts by time."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """ISO-8601 in UTC with milliseconds and `Z`: the form Immich emits, and text that sorts by time (a
+    naive moment is taken as UTC). `isoformat`, not `strftime`: half the CPU (an import formats 4-5 per
+    file), and years before 1000 keep their four digits, as JavaScript's `toISOString` writes them."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_iso(text: str) -> datetime:
@@ -32,5 +34,4 @@ def parse_iso(text: str) -> datetime:
 
 def local_iso(moment: datetime) -> str:
     """The wall-clock time of `moment` written with a `Z`, as Immich writes `localDateTime`."""
-    naive = moment.replace(tzinfo=None)
-    return naive.strftime("%Y-%m-%dT%H:%M:%S.") + f"{naive.microsecond // 1000:03d}Z"
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
