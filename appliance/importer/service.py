@@ -283,19 +283,23 @@ class ImportService:
         workers = max(1, self.workers)
         run.batcher = batcher = IngestBatcher(self.ingest, producers=workers)
 
+        async def import_one(item: ImportItem) -> bool:
+            """False once an error stopped the session (the first fatal one is raised at the end)."""
+            try:
+                await self._import_item(run, item)
+                return True
+            except Exception as err:
+                failures.append(err)
+                run.stop.set()
+                return False
+
         async def worker() -> None:
             try:
                 for item in queue:
-                    if failures:
-                        return
-                    try:
-                        await self._import_item(run, item)
-                    except Exception as err:
-                        failures.append(err)
-                        run.stop.set()
+                    if failures or not await import_one(item):
                         return
             finally:
-                batcher.producer_done()
+                batcher.producer_done()  # one fewer worker that could add to a batch
 
         try:
             await self._save(run, force=True)  # what was found, while the first files are copied
