@@ -4,17 +4,22 @@ as no other file can join it (every worker still working waits on it), not after
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from appliance.config import Settings
+from appliance.importer import service as service_module
 from appliance.importer.batcher import IngestBatcher
+from appliance.importer.service import ImportSource
 from appliance.library.ingest import IngestRequest, IngestResult, file_times
 from appliance.services import Services
 from appliance.storage.files import StagedFile
 from appliance.storage.records import UserRecord
-from tests.importer.conftest import asset_names, staging_leftovers, write
+from tests.importer.conftest import asset_names, build_card, staging_leftovers, write
 
 A_LONG_TIME = 600.0  # a batch delay no test waits out: a batch that goes, went for another reason
 
@@ -93,3 +98,16 @@ async def test_a_worker_still_between_files_keeps_the_batch_open_until_the_delay
         results = await asyncio.wait_for(asyncio.gather(*waiting), 30)  # the delay sends them
         assert [result.status for result in results] == ["created", "created"]
         assert counted.batches == [["p0.jpg", "p1.jpg"]]
+
+
+async def test_a_card_import_never_waits_out_the_batch_delay(
+    services: Services, settings: Settings, admin: UserRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import session counts its workers in: with a batch delay no import could wait out, a card (a
+    live photo, a sidecar, a duplicate) still imports, because each batch goes once no worker can add to it."""
+    card = build_card(tmp_path / "card", tmp_path / "outside")
+    monkeypatch.setattr(service_module, "IngestBatcher", functools.partial(IngestBatcher, delay=A_LONG_TIME))
+    record = await asyncio.wait_for(services.imports.run(ImportSource.folder(card.root)), 60)
+    assert record.state == "completed", record.error
+    assert record.imported == len(card.new_files) + 1  # IMG_0003.JPG too: this library did not have it yet
+    assert staging_leftovers(settings) == []
